@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The composition root: builds every store, service and handler, and nothing else does."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import api
+
+from . import errors
+from .config import Config
+from .handlers.client.account import AccountHandlers
+from .handlers.client.directory import DirectoryHandlers
+from .handlers.client.rooms import RoomHandlers
+from .handlers.client.server_info import ServerInfoHandlers
+from .handlers.client.sync import SyncHandlers
+from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
+from .handlers.unimplemented import UNIMPLEMENTED
+from .http.asgi import MatrixApp
+from .http.routing import build_route_table
+from .keys import load_or_create_signing_key
+from .ratelimit import RateLimiter
+from .services.accounts import AccountService
+from .services.client_events import ClientEventFormatter
+from .services.directory import DirectoryService
+from .services.ephemeral import AccountDataService, FilterService, ReceiptService
+from .services.events import RoomEvents
+from .services.membership import MembershipService
+from .services.notifier import Notifier
+from .services.profile import ProfileService
+from .services.rooms import RoomCreator
+from .services.sync import SyncService
+from .services.timeline import RoomReader
+from .services.typing import TypingService
+from .services.uia import UserInteractiveAuth
+from .services.visibility import Visibility
+from .storage.account_data import AccountDataStore, FilterStore
+from .storage.accounts import DeviceStore, TokenStore, UserStore
+from .storage.database import Database
+from .storage.events import EventStore
+from .storage.profiles import ProfileStore
+from .storage.receipts import ReceiptStore
+from .storage.rooms import AliasStore, RoomStore
+from .storage.state import StateStore
+
+
+@dataclass
+class Homeserver:
+    """What `__main__` needs to run the server: the ASGI app and what to close."""
+
+    app: MatrixApp
+    db: Database
+
+
+def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    if config.database and not config.database.startswith("sqlite"):
+        raise SystemExit(f"unsupported database URL {config.database!r}: only SQLite so far")
+    db = Database(config.database_path)
+    key = load_or_create_signing_key(config.data_dir)
+    notifier = Notifier()
+    server_name = config.server_name
+
+    users, devices, tokens = UserStore(db), DeviceStore(db), TokenStore(db)
+    rooms, aliases = RoomStore(db), AliasStore(db)
+    events, state = EventStore(db), StateStore(db)
+    account_data_store = AccountDataStore(db)
+
+    accounts = AccountService(db=db, users=users, devices=devices, tokens=tokens,
+                              server_name=server_name, notifier=notifier)
+    room_events = RoomEvents(db=db, events=events, state=state, rooms=rooms, notifier=notifier,
+                             server_name=server_name, signing_key=key)
+    profiles = ProfileService(db=db, store=ProfileStore(db), room_events=room_events,
+                              user_exists=accounts.exists)
+    membership = MembershipService(db=db, room_events=room_events, aliases=aliases,
+                                   profile_of=profiles.member_fields, user_exists=accounts.exists)
+    creator = RoomCreator(db=db, rooms=rooms, aliases=aliases, room_events=room_events,
+                          server_name=server_name, profile_of=profiles.member_fields)
+    reader = RoomReader(room_events=room_events, formatter=ClientEventFormatter(events),
+                        visibility=Visibility(room_events), current_stream=db.current_stream_id)
+    typing = TypingService(notifier)
+    receipts = ReceiptService(db=db, receipts=ReceiptStore(db), account_data=account_data_store,
+                              notifier=notifier)
+    account_data = AccountDataService(db=db, store=account_data_store, notifier=notifier)
+    filters = FilterService(db=db, store=FilterStore(db))
+    sync = SyncService(db=db, room_events=room_events, reader=reader, typing=typing,
+                       receipts=receipts, account_data=account_data, notifier=notifier,
+                       stripped_state=membership.stripped_state)
+    directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
+                                 server_name=server_name)
+    uia = UserInteractiveAuth()
+
+    def event_in_room(room_id: str, event_id: str) -> None:
+        if events.room_of(event_id) != room_id:
+            raise errors.not_found("No such event in this room.")
+
+    handlers = [
+        ServerInfoHandlers(public_base_url=public_base_url,
+                           unstable_features={f"org.matrix.msc{n}": True
+                                              for n in sorted(config.enabled_mscs)}),
+        AccountHandlers(accounts=accounts, uia=uia, registration_open=config.registration_open),
+        ProfileHandlers(profiles=profiles),
+        DeviceHandlers(accounts=accounts, uia=uia),
+        AccountDataHandlers(account_data=account_data, filters=filters,
+                            room_exists=room_events.version),
+        RoomHandlers(creator=creator, membership=membership, room_events=room_events,
+                     reader=reader, load_filter=filters.get),
+        SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
+                     load_filter=filters.get, event_in_room=event_in_room),
+        DirectoryHandlers(directory=directory),
+    ]
+    routes = build_route_table(api.load_operations(), handlers, unimplemented=UNIMPLEMENTED,
+                               enabled_mscs=config.enabled_mscs)
+    app = MatrixApp(routes, authenticate=accounts.authenticate,
+                    rate_limit=RateLimiter(enabled=config.rate_limits_enabled))
+    return Homeserver(app=app, db=db)

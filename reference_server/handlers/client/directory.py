@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: Apache-2.0
+"""directory.yaml and list_public_rooms.yaml: aliases and the public room list."""
+from __future__ import annotations
+
+from ...http.request import Request
+from ...services.directory import DirectoryService
+from ...types import JsonDict
+
+
+class DirectoryHandlers:
+    def __init__(self, *, directory: DirectoryService) -> None:
+        self._directory = directory
+
+    async def set_room_alias(self, request: Request) -> JsonDict:
+        self._directory.set_alias(request.user.user_id, request.path["roomAlias"],
+                                  request.body["room_id"])
+        return {}
+
+    async def get_room_id_by_alias(self, request: Request) -> JsonDict:
+        return self._directory.resolve(request.path["roomAlias"])
+
+    async def delete_room_alias(self, request: Request) -> JsonDict:
+        self._directory.delete_alias(request.user.user_id, request.path["roomAlias"])
+        return {}
+
+    async def get_local_aliases(self, request: Request) -> JsonDict:
+        return {"aliases": self._directory.local_aliases(request.user.user_id,
+                                                         request.path["roomId"])}
+
+    async def get_room_visibility_on_directory(self, request: Request) -> JsonDict:
+        return {"visibility": self._directory.visibility(request.path["roomId"])}
+
+    async def set_room_visibility_on_directory(self, request: Request) -> JsonDict:
+        self._directory.set_visibility(request.user.user_id, request.path["roomId"],
+                                       request.body.get("visibility", "public"))
+        return {}
+
+    async def get_public_rooms(self, request: Request) -> JsonDict:
+        return self._directory.public_rooms(limit=request.query.get("limit"),
+                                            since=request.query.get("since"), search=None)
+
+    async def query_public_rooms(self, request: Request) -> JsonDict:
+        search = (request.body.get("filter") or {}).get("generic_search_term")
+        return self._directory.public_rooms(limit=request.body.get("limit"),
+                                            since=request.body.get("since"), search=search)

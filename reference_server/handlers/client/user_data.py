@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""profile.yaml, device_management.yaml, account-data.yaml, filter.yaml."""
+from __future__ import annotations
+
+from ... import errors
+from ...http.request import Request
+from ...services.accounts import AccountService, device_json
+from ...services.ephemeral import AccountDataService, FilterService
+from ...services.profile import ProfileService
+from ...services.uia import UserInteractiveAuth
+from ...types import JsonDict
+
+
+class ProfileHandlers:
+    def __init__(self, *, profiles: ProfileService) -> None:
+        self._profiles = profiles
+
+    async def get_user_profile(self, request: Request) -> JsonDict:
+        return self._profiles.get(request.path["userId"])
+
+    async def get_profile_field(self, request: Request) -> JsonDict:
+        key = request.path["keyName"]
+        return {key: self._profiles.get_field(request.path["userId"], key)}
+
+    async def set_profile_field(self, request: Request) -> JsonDict:
+        key = request.path["keyName"]
+        if key not in request.body:
+            raise errors.missing_param(f"The body must contain {key}.")
+        self._profiles.set_field(request.user.user_id, request.path["userId"], key,
+                                 request.body[key])
+        return {}
+
+    async def delete_profile_field(self, request: Request) -> JsonDict:
+        self._profiles.delete_field(request.user.user_id, request.path["userId"],
+                                    request.path["keyName"])
+        return {}
+
+
+class DeviceHandlers:
+    def __init__(self, *, accounts: AccountService, uia: UserInteractiveAuth) -> None:
+        self._accounts = accounts
+        self._uia = uia
+
+    async def get_devices(self, request: Request) -> JsonDict:
+        return {"devices": [device_json(d) for d in self._accounts.devices(request.user.user_id)]}
+
+    async def get_device(self, request: Request) -> JsonDict:
+        return device_json(self._accounts.device(request.user.user_id, request.path["deviceId"]))
+
+    async def update_device(self, request: Request) -> JsonDict:
+        self._accounts.rename_device(request.user.user_id, request.path["deviceId"],
+                                     request.body.get("display_name"))
+        return {}
+
+    async def delete_device(self, request: Request) -> JsonDict:
+        user_id = request.user.user_id
+        self._accounts.device(user_id, request.path["deviceId"])
+        await self._confirm_password(request)
+        self._accounts.delete_device(user_id, request.path["deviceId"])
+        return {}
+
+    async def delete_devices(self, request: Request) -> JsonDict:
+        await self._confirm_password(request)
+        for device_id in request.body["devices"]:
+            self._accounts.delete_device(request.user.user_id, device_id)
+        return {}
+
+    async def _confirm_password(self, request: Request) -> None:
+        user_id = request.user.user_id
+
+        async def check(auth: JsonDict) -> str:
+            password = auth.get("password")
+            if not isinstance(password, str):
+                raise errors.bad_json("m.login.password needs a password.")
+            await self._accounts.check_password_for(user_id, password)
+            return user_id
+        await self._uia.authenticate(request.body.get("auth"), flows=[["m.login.password"]],
+                                     checks={"m.login.password": check})
+
+
+class AccountDataHandlers:
+    def __init__(self, *, account_data: AccountDataService, filters: FilterService,
+                 room_exists) -> None:
+        self._data = account_data
+        self._filters = filters
+        self._room_exists = room_exists
+
+    def _own(self, request: Request) -> str:
+        if request.path["userId"] != request.user.user_id:
+            raise errors.forbidden("You may only access your own account data.")
+        return request.user.user_id
+
+    async def set_account_data(self, request: Request) -> JsonDict:
+        self._data.put(self._own(request), None, request.path["type"], request.body)
+        return {}
+
+    async def get_account_data(self, request: Request) -> JsonDict:
+        return self._data.get(self._own(request), None, request.path["type"])
+
+    async def set_account_data_per_room(self, request: Request) -> JsonDict:
+        user_id = self._own(request)
+        self._room_exists(request.path["roomId"])
+        self._data.put(user_id, request.path["roomId"], request.path["type"], request.body)
+        return {}
+
+    async def get_account_data_per_room(self, request: Request) -> JsonDict:
+        user_id = self._own(request)
+        return self._data.get(user_id, request.path["roomId"], request.path["type"])
+
+    async def define_filter(self, request: Request) -> JsonDict:
+        return {"filter_id": self._filters.define(self._own(request), request.body)}
+
+    async def get_filter(self, request: Request) -> JsonDict:
+        return self._filters.get(self._own(request), request.path["filterId"])

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Appending local events to a room's DAG: build, authorise, sign, persist, notify.
+
+Every local event goes through `append`: it takes the room's forward extremities as
+prev_events, selects auth events from the current state as the spec's auth-events
+selection says, builds and signs the PDU in the room version's format, checks it against
+the authorization rules, and persists it with its state group in one transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import errors
+from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
+from ..protocol.canonical_json import encode_canonical_json
+from ..protocol.events import build_pdu
+from ..protocol.room_versions import RoomVersion, room_version
+from ..protocol.signing import SigningKey
+from ..storage.database import Database
+from ..storage.events import EventStore, StoredEvent
+from ..storage.rooms import RoomStore
+from ..storage.state import StateMap, StateStore
+from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
+from .clock import now_ms
+from .notifier import Notifier
+
+MAX_PDU_BYTES = 65536
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What a client (or the server on its behalf) asks to add to a room."""
+
+    sender: UserId
+    event_type: str
+    content: JsonDict
+    state_key: str | None = None
+    redacts: EventId | None = None
+    txn: tuple[UserId, DeviceId, str] | None = None
+
+
+class RoomEvents:
+    def __init__(self, *, db: Database, events: EventStore, state: StateStore, rooms: RoomStore,
+                 notifier: Notifier, server_name: str, signing_key: SigningKey) -> None:
+        self._db = db
+        self.events = events
+        self.state = state
+        self._rooms = rooms
+        self._notifier = notifier
+        self._server_name = server_name
+        self._key = signing_key
+
+    def version(self, room_id: RoomId) -> RoomVersion:
+        identifier = self._rooms.version(room_id)
+        if identifier is None:
+            raise errors.not_found("Unknown room.")
+        version = room_version(identifier)
+        assert version is not None, f"stored room with unknown version {identifier}"
+        return version
+
+    def build(self, room_id: RoomId | None, version: RoomVersion, new: NewEvent,
+              current: StateMap, prev_events: list[EventId]) -> tuple[EventId, JsonDict]:
+        """Build, size-check and authorise a PDU against `current` state; nothing is stored."""
+        auth_keys = auth_types_for_event(new.event_type, new.sender, new.state_key,
+                                         new.content, version)
+        auth_ids = [current[key] for key in auth_keys if key in current]
+        depth = 1 + max((self._pdu(e)["depth"] for e in prev_events), default=0)
+        event_id, pdu = build_pdu(
+            version=version, room_id=room_id, sender=new.sender, event_type=new.event_type,
+            content=new.content, prev_events=prev_events, auth_events=auth_ids, depth=depth,
+            origin_server_ts=now_ms(), origin=self._server_name, key=self._key,
+            state_key=new.state_key, redacts=new.redacts,
+        )
+        replaced = current.get((new.event_type, new.state_key)) if new.state_key is not None else None
+        if replaced is not None:
+            pdu["unsigned"] = {"replaces_state": replaced}
+        if len(encode_canonical_json(pdu)) > MAX_PDU_BYTES:
+            raise errors.too_large("Events may be at most 65536 bytes.")
+        auth_events = {key: self._pdu(current[key]) for key in auth_keys if key in current}
+        create_id = current.get(("m.room.create", ""))
+        create_event = self._pdu(create_id) if create_id else pdu
+        try:
+            check_auth(pdu, auth_events, version, create_event=create_event)
+        except AuthError as error:
+            raise errors.forbidden(str(error)) from None
+        return event_id, pdu
+
+    def append(self, room_id: RoomId, new: NewEvent) -> StoredEvent:
+        """Add one event to a local room; raises MatrixError if the rules forbid it."""
+        version = self.version(room_id)
+        current = self.state.current_state(room_id)
+        prev_events = self.events.forward_extremities(room_id)
+        event_id, pdu = self.build(room_id, version, new, current, prev_events)
+        return self.persist(room_id, event_id, pdu, txn=new.txn)
+
+    def persist(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
+                txn: tuple[UserId, DeviceId, str] | None = None) -> StoredEvent:
+        """Store an authorised event at the head of the room: state, membership, extremities."""
+        prev_events = self.events.forward_extremities(room_id)
+        prev_group = self._group_after(prev_events)
+        with self._db.transaction():
+            stream = self._db.next_stream_id()
+            group = prev_group
+            state_key = pdu.get("state_key")
+            if state_key is not None:
+                key = (pdu["type"], state_key)
+                group = self.state.create_group(room_id, prev_group, {key: event_id})
+                self.state.set_current(room_id, pdu["type"], state_key, event_id)
+                if pdu["type"] == "m.room.member":
+                    self.state.set_membership(room_id, state_key, pdu["content"]["membership"],
+                                              event_id, stream)
+            self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
+                               state_group=group, txn=txn)
+            self.events.set_forward_extremities(room_id, [event_id])
+            if pdu["type"] == "m.room.redaction":
+                self._apply_redaction(room_id, pdu, event_id)
+        self._notifier.notify()
+        stored = self.events.get(event_id)
+        assert stored is not None
+        return stored
+
+    def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
+        target_id = pdu.get("redacts") or pdu["content"].get("redacts")
+        target = self.events.get(target_id) if target_id else None
+        if target is not None and target.pdu.get("room_id", room_id) == room_id:
+            self.events.mark_redacted(target_id, event_id)
+
+    def _group_after(self, event_ids: list[EventId]) -> int | None:
+        groups = [self.events.get(e).state_group for e in event_ids]
+        return max((g for g in groups if g is not None), default=None)
+
+    def _pdu(self, event_id: EventId) -> JsonDict:
+        stored = self.events.get(event_id)
+        if stored is None:
+            raise errors.not_found(f"Unknown event {event_id}.")
+        return stored.pdu
+
+    # reading state ---------------------------------------------------------------
+    def state_after(self, event: StoredEvent) -> StateMap:
+        return self.state.group_state(event.state_group) if event.state_group else {}
+
+    def state_before(self, event: StoredEvent) -> StateMap:
+        """The room state just before an event (the state its prev_events agree on)."""
+        state = dict(self.state_after(event))
+        state_key = event.pdu.get("state_key")
+        if state_key is None:
+            return state
+        prev_ids = _prev_event_ids(event.pdu)
+        if not prev_ids:
+            return {}
+        prev_group = self._group_after(prev_ids)
+        return self.state.group_state(prev_group) if prev_group else {}
+
+    def state_events(self, state: StateMap) -> dict[tuple[str, str], JsonDict]:
+        return {key: self._pdu(event_id) for key, event_id in state.items()}
+
+    def current_state_event(self, room_id: RoomId, event_type: str,
+                            state_key: str = "") -> JsonDict | None:
+        event_id = self.state.current_event_id(room_id, event_type, state_key)
+        return self._pdu(event_id) if event_id else None
+
+
+def _prev_event_ids(pdu: JsonDict) -> list[EventId]:
+    return [p[0] if isinstance(p, list) else p for p in pdu.get("prev_events", [])]

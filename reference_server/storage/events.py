@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Persisted PDUs, in stream order, with the transaction IDs that produced them."""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
+from .database import Database
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: EventId
+    stream_ordering: int
+    state_group: int | None
+    pdu: JsonDict
+    redacted_by: EventId | None
+
+
+class EventStore:
+    def __init__(self, db: Database, *, cache_size: int = 20000) -> None:
+        self._db = db
+        self._cache: OrderedDict[EventId, StoredEvent] = OrderedDict()
+        self._cache_size = cache_size
+
+    def insert(self, event_id: EventId, pdu: JsonDict, *, room_id: RoomId, stream_ordering: int,
+               state_group: int | None, txn: tuple[UserId, DeviceId, str] | None = None) -> None:
+        txn_user, txn_device, txn_id = txn if txn else (None, None, None)
+        self._db.execute(
+            "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
+            " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stream_ordering, event_id, room_id, pdu["type"], pdu.get("state_key"), pdu["sender"],
+             pdu["depth"], pdu["origin_server_ts"], state_group, json.dumps(pdu),
+             txn_user, txn_device, txn_id),
+        )
+
+    def get(self, event_id: EventId) -> StoredEvent | None:
+        cached = self._cache.get(event_id)
+        if cached is not None:
+            self._cache.move_to_end(event_id)
+            return cached
+        row = self._db.one(
+            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
+            " WHERE event_id = ?", (event_id,))
+        if row is None:
+            return None
+        return self._remember(_stored(row))
+
+    def _remember(self, event: StoredEvent) -> StoredEvent:
+        self._cache[event.event_id] = event
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return event
+
+    def mark_redacted(self, event_id: EventId, redaction_id: EventId) -> None:
+        self._db.execute("UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
+                         (redaction_id, event_id))
+        self._cache.pop(event_id, None)
+
+    def by_txn(self, user_id: UserId, device_id: DeviceId, txn_id: str) -> EventId | None:
+        return self._db.scalar(
+            "SELECT event_id FROM events WHERE txn_user = ? AND txn_device = ? AND txn_id = ?",
+            (user_id, device_id, txn_id))
+
+    def room_of(self, event_id: EventId) -> RoomId | None:
+        return self._db.scalar("SELECT room_id FROM events WHERE event_id = ?", (event_id,))
+
+    def txn_of(self, event_id: EventId, user_id: UserId, device_id: DeviceId) -> str | None:
+        return self._db.scalar(
+            "SELECT txn_id FROM events WHERE event_id = ? AND txn_user = ? AND txn_device = ?",
+            (event_id, user_id, device_id))
+
+    def room_events(self, room_id: RoomId, *, after: int, upto: int, limit: int,
+                    backwards: bool) -> list[StoredEvent]:
+        """Events with after < stream_ordering <= upto, newest first when `backwards`."""
+        order = "DESC" if backwards else "ASC"
+        rows = self._db.all(
+            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
+            f" WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
+            f" ORDER BY stream_ordering {order} LIMIT ?",
+            (room_id, after, upto, limit))
+        return [_stored(row) for row in rows]
+
+    def rooms_with_events_between(self, room_ids: list[RoomId], after: int, upto: int) -> set[RoomId]:
+        if not room_ids:
+            return set()
+        marks = ",".join("?" * len(room_ids))
+        rows = self._db.all(
+            f"SELECT DISTINCT room_id FROM events WHERE room_id IN ({marks})"
+            " AND stream_ordering > ? AND stream_ordering <= ?", (*room_ids, after, upto))
+        return {row["room_id"] for row in rows}
+
+    def forward_extremities(self, room_id: RoomId) -> list[EventId]:
+        rows = self._db.all("SELECT event_id FROM forward_extremities WHERE room_id = ?", (room_id,))
+        return [row["event_id"] for row in rows]
+
+    def set_forward_extremities(self, room_id: RoomId, event_ids: list[EventId]) -> None:
+        self._db.execute("DELETE FROM forward_extremities WHERE room_id = ?", (room_id,))
+        for event_id in event_ids:
+            self._db.execute("INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
+                             (room_id, event_id))
+
+
+def _stored(row) -> StoredEvent:
+    return StoredEvent(row["event_id"], row["stream_ordering"], row["state_group"],
+                       json.loads(row["json"]), row["redacted_by"])

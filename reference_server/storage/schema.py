@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Schema migrations, in order. Never edit a released step; append a new one."""
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: accounts, rooms, events, state, ephemeral data
+    """
+    CREATE TABLE stream_position (position INTEGER NOT NULL);
+    INSERT INTO stream_position VALUES (0);
+
+    CREATE TABLE users (
+        user_id TEXT PRIMARY KEY,
+        password_hash TEXT,
+        is_guest INTEGER NOT NULL DEFAULT 0,
+        deactivated INTEGER NOT NULL DEFAULT 0,
+        appservice_id TEXT,
+        created_ts INTEGER NOT NULL
+    );
+    CREATE TABLE profiles (
+        user_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (user_id, field)
+    );
+    CREATE TABLE devices (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        display_name TEXT,
+        last_seen_ts INTEGER,
+        last_seen_ip TEXT,
+        PRIMARY KEY (user_id, device_id)
+    );
+    CREATE TABLE access_tokens (
+        token TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        device_id TEXT,
+        created_ts INTEGER NOT NULL
+    );
+    CREATE INDEX access_tokens_device ON access_tokens (user_id, device_id);
+
+    CREATE TABLE rooms (
+        room_id TEXT PRIMARY KEY,
+        room_version TEXT NOT NULL,
+        creator TEXT,
+        is_public INTEGER NOT NULL DEFAULT 0,
+        created_ts INTEGER NOT NULL
+    );
+    CREATE TABLE room_aliases (
+        alias TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        creator TEXT NOT NULL
+    );
+    CREATE INDEX room_aliases_room ON room_aliases (room_id);
+
+    CREATE TABLE events (
+        stream_ordering INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state_key TEXT,
+        sender TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        origin_server_ts INTEGER NOT NULL,
+        state_group INTEGER,
+        json TEXT NOT NULL,
+        redacted_by TEXT,
+        txn_user TEXT,
+        txn_device TEXT,
+        txn_id TEXT
+    );
+    CREATE INDEX events_room ON events (room_id, stream_ordering);
+    CREATE UNIQUE INDEX events_txn ON events (txn_user, txn_device, txn_id);
+
+    CREATE TABLE forward_extremities (
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, event_id)
+    );
+
+    CREATE TABLE state_groups (
+        id INTEGER PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        prev_group INTEGER,
+        delta TEXT NOT NULL
+    );
+
+    CREATE TABLE current_state (
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state_key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+    );
+
+    CREATE TABLE memberships (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        membership TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        stream_ordering INTEGER NOT NULL,
+        forgotten INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, user_id)
+    );
+    CREATE INDEX memberships_user ON memberships (user_id, membership);
+
+    CREATE TABLE account_data (
+        user_id TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        content TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        PRIMARY KEY (user_id, room_id, type)
+    );
+    CREATE TABLE filters (
+        user_id TEXT NOT NULL,
+        filter_id INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        PRIMARY KEY (user_id, filter_id)
+    );
+    CREATE TABLE receipts (
+        room_id TEXT NOT NULL,
+        receipt_type TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        stream_id INTEGER NOT NULL,
+        PRIMARY KEY (room_id, receipt_type, user_id, thread_id)
+    );
+    CREATE INDEX receipts_stream ON receipts (room_id, stream_id);
+    CREATE TABLE room_directory_changes (
+        room_id TEXT PRIMARY KEY,
+        stream_id INTEGER NOT NULL
+    )
+    """,
+]
