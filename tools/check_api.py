@@ -9,8 +9,9 @@ test. Each check returns a list of readable problems (empty when the document is
 """
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,13 @@ FORMAT_CHECKER = _format_checker()
 
 
 def _name(path: Path) -> str:
-    return path.relative_to(API_ROOT).as_posix()
+    """The path as the problem messages show it: relative to `api/` when it is in there."""
+    resolved = path.resolve()
+    return resolved.relative_to(API_ROOT).as_posix() if resolved.is_relative_to(API_ROOT) else str(path)
 
 
 def _load(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def _operations(document: JsonDict) -> Iterator[tuple[str, str, JsonDict]]:
@@ -212,8 +214,8 @@ def check_conventions(path: Path) -> list[str]:
         if "security" not in operation:  # `[]` (no authentication) must be said, not implied
             problems.append(f"{where}: missing an explicit security list")
             continue
-        version = str(operation.get("x-addedInMatrixVersion", ""))
-        if version and not version.replace(".", "").isdigit():
+        version = operation.get("x-addedInMatrixVersion")
+        if version and not re.fullmatch(r"[0-9]+\.[0-9]+", str(version)):
             problems.append(f"{where}: x-addedInMatrixVersion {version!r} is not like '1.7'")
         schemes = {scheme for requirement in operation["security"] for scheme in requirement}
         for scheme in sorted(schemes - declared):
@@ -228,7 +230,7 @@ PER_DOCUMENT_CHECKS = (check_openapi, check_examples, check_formats, check_conve
 PER_DEFINITIONS_CHECKS = (check_definition_examples, check_formats)
 
 
-def run(check: Any, subject: Any) -> list[str]:
+def run(check: Callable[[Any], list[str]], subject: Any) -> list[str]:
     """Runs one check, turning a crash (unreadable YAML, a broken `$ref`) into a problem."""
     try:
         return check(subject)

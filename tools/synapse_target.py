@@ -58,7 +58,9 @@ class SynapseError(RuntimeError):
 
 
 def _installed_version(python: Path) -> str | None:
-    probe = [str(python), "-c", "import synapse; print(synapse.__version__)"]
+    # Package metadata, not synapse.__version__ (which may carry a git suffix).
+    code = "import importlib.metadata as m; print(m.version('matrix-synapse'))"
+    probe = [str(python), "-c", code]
     result = subprocess.run(probe, capture_output=True, text=True, env=_clean_env())
     return result.stdout.strip() if result.returncode == 0 else None
 
@@ -173,6 +175,9 @@ def build_config(
         "enable_registration_without_verification": True,
         "bcrypt_rounds": 4,
         "room_list_publication_rules": [{"action": "allow"}],
+        # The spec serves the public room list without auth; Synapse needs telling.
+        "allow_public_rooms_without_auth": True,
+        "allow_public_rooms_over_federation": True,
         "federation_verify_certificates": False,
         "federation_ip_range_blacklist": [],
         "ip_range_whitelist": [HOST, "::1"],

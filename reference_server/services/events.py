@@ -70,6 +70,8 @@ class RoomEvents:
             content=new.content, prev_events=prev_events, auth_events=auth_ids, depth=depth,
             origin_server_ts=now_ms(), origin=self._server_name, key=self._key,
             state_key=new.state_key, redacts=new.redacts,
+            edge_hashes={e: self._pdu(e).get("hashes", {}) for e in [*prev_events, *auth_ids]}
+            if version.event_id_in_pdu else None,
         )
         replaced = current.get((new.event_type, new.state_key)) if new.state_key is not None else None
         if replaced is not None:

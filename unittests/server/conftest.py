@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A reference server run as a real process for the server's own end-to-end tests."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@dataclass
+class RunningServer:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+
+
+def start_server(data_dir: Path, *extra: str) -> RunningServer:
+    config = data_dir / "config.toml"
+    config.write_text("[registration]\nopen = true\n[rate_limits]\nenabled = false\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "--server-name", "localhost",
+         "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--config", str(config), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for line in process.stdout:
+        if "listening on http://" in line:
+            url = line.split("listening on ", 1)[1].split()[0]
+            httpx.get(url + "/_matrix/client/versions", timeout=10).raise_for_status()
+            return RunningServer(url, data_dir, process)
+    raise RuntimeError("server exited: " + process.stderr.read()[-2000:])
+
+
+def stop_server(server: RunningServer, *, crash: bool = False) -> None:
+    server.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+    server.process.wait(timeout=15)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    running = start_server(tmp_path)
+    yield running
+    if running.process.poll() is None:
+        stop_server(running)
