@@ -179,12 +179,22 @@ def path_regex(template: str) -> re.Pattern[str]:
     """A regex matching a raw (still percent-encoded) request path against a template."""
     pattern = ""
     position = 0
+    optional_tail = template.endswith(_OPTIONAL_TAIL)
+    if optional_tail:
+        template = template[: -len(_OPTIONAL_TAIL)]
     for match in _PARAM.finditer(template):
         pattern += re.escape(template[position : match.start()])
         pattern += f"(?P<{_group_name(match.group(1))}>[^/]+)"
         position = match.end()
     pattern += re.escape(template[position:])
+    if optional_tail:
+        # The spec lets clients omit an empty state key: `/state/{eventType}` and
+        # `/state/{eventType}/` both mean state key "".
+        pattern += "(?:/(?P<stateKey>[^/]*))?"
     return re.compile(f"^{pattern}$")
+
+
+_OPTIONAL_TAIL = "/{stateKey}"
 
 
 def _group_name(name: str) -> str:

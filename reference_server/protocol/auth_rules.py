@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import AuthError
 from .event_ids import compute_event_id
-from .events import prev_event_ids
+from .events import content_of, prev_event_ids
 from .membership_rules import check_membership
 from .power_levels import (
     check_power_levels_change,
@@ -76,7 +76,8 @@ def auth_types_for_event(
             keys.append(JOIN_RULES_KEY)
         invite = content.get("third_party_invite")
         if membership == "invite" and isinstance(invite, dict):
-            token = (invite.get("signed") or {}).get("token")
+            signed = invite.get("signed")
+            token = signed.get("token") if isinstance(signed, dict) else None
             if isinstance(token, str):
                 keys.append(("m.room.third_party_invite", token))
         authoriser = content.get("join_authorised_via_users_server")
@@ -103,7 +104,7 @@ def check_auth_events(
     allowed = set(
         auth_types_for_event(
             event.get("type", ""), event.get("sender", ""), event.get("state_key"),
-            event.get("content") or {}, version,
+            content_of(event), version,
         )
     )
     seen: set[StateKey] = set()
@@ -144,14 +145,14 @@ def check_auth(
     sender = event.get("sender", "")
     # 3.5 (MSC4307) State used for the checks must belong to the event's room.
     used = auth_types_for_event(
-        event.get("type", ""), sender, event.get("state_key"), event.get("content") or {}, version
+        event.get("type", ""), sender, event.get("state_key"), content_of(event), version
     )
     for key in used:
         state_event = auth_events.get(key)
         if state_event is not None and state_event.get("room_id") != event.get("room_id"):
             raise AuthError(f"auth event {key} is from another room")
     # 4. m.federate: false keeps other servers out.
-    if (create.get("content") or {}).get("m.federate", True) is False:
+    if content_of(create).get("m.federate", True) is False:
         if _domain(sender) != _domain(create.get("sender", "")):
             raise AuthError("room does not federate")
     event_type = event.get("type")
@@ -178,7 +179,7 @@ def _check_after_membership(
     state_key = event.get("state_key")
     member = state.get(("m.room.member", sender))
     # 6. The sender must be joined.
-    if ((member or {}).get("content") or {}).get("membership") != "join":
+    if content_of(member).get("membership") != "join":
         raise AuthError("sender is not joined to the room")
     power_levels = _content_or_none(state.get(POWER_LEVELS_KEY))
     sender_level = power_level_of(sender, power_levels, create, version)
@@ -211,7 +212,7 @@ def _check_after_membership(
 
 
 def _check_create(event: JsonDict, version: RoomVersion) -> None:
-    content = event.get("content") or {}
+    content = content_of(event)
     # 1.1 No prev_events.
     if prev_event_ids(event) or event.get("prev_events"):
         raise AuthError("the create event cannot have prev_events")
@@ -258,10 +259,7 @@ def _find_create(
 
 
 def _content_or_none(state_event: JsonDict | None) -> JsonDict | None:
-    if state_event is None:
-        return None
-    content = state_event.get("content")
-    return content if isinstance(content, dict) else {}
+    return None if state_event is None else content_of(state_event)
 
 
 def _domain(identifier: Any) -> str:

@@ -156,6 +156,16 @@ def redacts_of(pdu: JsonDict, version: RoomVersion) -> str | None:
     return target if isinstance(target, str) else None
 
 
+def content_of(event: JsonDict | None) -> JsonDict:
+    """The event's `content`, or {} when the event is absent or its content is malformed.
+
+    The rules must read untrusted events without crashing: a malformed content reads as
+    empty, as a redacted one would.
+    """
+    content = (event or {}).get("content")
+    return content if isinstance(content, dict) else {}
+
+
 def is_state_event(pdu: JsonDict) -> bool:
     """State events are those with a `state_key` (even an empty one)."""
     return isinstance(pdu.get("state_key"), str)

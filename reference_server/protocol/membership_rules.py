@@ -16,7 +16,7 @@ import nacl.signing
 from .canonical_json import encode_canonical_json
 from .errors import AuthError
 from .event_ids import compute_event_id
-from .events import prev_event_ids
+from .events import content_of, prev_event_ids
 from .power_levels import named_power_level, power_level_of
 from .room_versions import RoomVersion
 from .signing import unpadded_base64_decode
@@ -33,16 +33,16 @@ class _Room:
         self.create = create
         self.version = version
         pl_event = state.get(("m.room.power_levels", ""))
-        self.power_levels: JsonDict | None = (pl_event or {}).get("content") if pl_event else None
+        self.power_levels: JsonDict | None = content_of(pl_event) if pl_event else None
 
     def membership(self, user_id: str) -> str | None:
         member = self.state.get(("m.room.member", user_id))
-        value = ((member or {}).get("content") or {}).get("membership")
+        value = content_of(member).get("membership")
         return value if isinstance(value, str) else None
 
     def join_rule(self) -> str | None:
         rules = self.state.get(("m.room.join_rules", ""))
-        value = ((rules or {}).get("content") or {}).get("join_rule")
+        value = content_of(rules).get("join_rule")
         return value if isinstance(value, str) else None
 
     def level(self, user_id: str) -> int | float:
@@ -56,7 +56,7 @@ def check_membership(
     event: JsonDict, state: Mapping[StateKey, JsonDict], create: JsonDict, version: RoomVersion
 ) -> None:
     """Allow (return) or reject (raise `AuthError`) an m.room.member event."""
-    content = event.get("content") or {}
+    content = content_of(event)
     target = event.get("state_key")
     membership = content.get("membership")
     # 5.1 There must be a state_key and a membership.
@@ -140,11 +140,11 @@ def _original_creator(room: _Room) -> str | None:
     """The single creator rule 5.3.1 means: `creator` (v1-10) or the create sender."""
     if room.version.implicit_room_creator:
         return room.create.get("sender")
-    return (room.create.get("content") or {}).get("creator")
+    return content_of(room.create).get("creator")
 
 
 def _check_invite(event: JsonDict, room: _Room, sender: str, target: str) -> None:
-    content = event.get("content") or {}
+    content = content_of(event)
     # 5.4.1 Invites on the strength of a third-party invite.
     if "third_party_invite" in content:
         _check_third_party_invite(event, content["third_party_invite"], room, target)
@@ -180,13 +180,14 @@ def _check_third_party_invite(event: JsonDict, invite: Any, room: _Room, target:
     if event.get("sender") != tpi.get("sender"):
         raise AuthError("sender did not send the m.room.third_party_invite")
     # 5.4.1.7 / 5.4.1.8 Some signature in `signed` must verify with one of its public keys.
-    if not _signed_by_any(signed, _public_keys(tpi.get("content") or {})):
+    if not _signed_by_any(signed, _public_keys(content_of(tpi))):
         raise AuthError("third_party_invite signature does not match any public key")
 
 
 def _public_keys(content: JsonDict) -> list[bytes]:
     encoded = [content.get("public_key")]
-    for entry in content.get("public_keys") or []:
+    listed = content.get("public_keys")
+    for entry in listed if isinstance(listed, list) else []:
         if isinstance(entry, dict):
             encoded.append(entry.get("public_key"))
     keys = []
@@ -210,7 +211,7 @@ def _signed_by_any(signed: JsonDict, keys: list[bytes]) -> bool:
         {k: v for k, v in signed.items() if k not in ("signatures", "unsigned")}, strict=False
     )
     for by_key in signatures.values():
-        for encoded in (by_key or {}).values() if isinstance(by_key, dict) else ():
+        for encoded in by_key.values() if isinstance(by_key, dict) else ():
             try:
                 signature = unpadded_base64_decode(encoded)
             except (ValueError, TypeError, AttributeError):

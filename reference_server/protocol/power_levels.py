@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import AuthError
+from .events import content_of
 from .room_versions import RoomVersion
 from .types import JsonDict
 
@@ -66,7 +67,7 @@ def room_creators(create_event: JsonDict | None, version: RoomVersion) -> set[st
     `additional_creators` from v12 (rooms/v12 "Authorisation rules")."""
     if not create_event:
         return set()
-    content = create_event.get("content") or {}
+    content = content_of(create_event)
     if version.implicit_room_creator:
         creators = {create_event.get("sender")}
     else:
@@ -168,7 +169,7 @@ def check_power_levels_change(
 
     `previous` is the content of the current power levels event, if any.
     """
-    new = event.get("content") or {}
+    new = content_of(event)
     _check_shape(new, version)
     if version.creators_have_infinite_power:
         # 10.4 (v12) Creators may not appear in `users`.

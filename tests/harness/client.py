@@ -8,7 +8,6 @@ strict, is checked against `api/` by the schema checker before the test sees it.
 """
 from __future__ import annotations
 
-import itertools
 import json as jsonlib
 import secrets
 import time
@@ -28,6 +27,7 @@ CLIENT_V3 = "/_matrix/client/v3"
 DEFAULT_TIMEOUT = 30.0
 RATE_LIMIT_RETRIES = 10
 MAX_RETRY_WAIT = 30.0
+MAX_POLL = 5.0  # seconds per long-poll, so a deadline is never overshot by much
 
 
 def user_id_of(user: Client | str) -> str:
@@ -86,7 +86,6 @@ class Client:
         self._registration_token = registration_token
         self._diagnose = diagnose
         self._since: str | None = None
-        self._txn = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"<Client {self.user_id or 'anonymous'} on {self.base_url}>"
@@ -349,11 +348,26 @@ class Client:
 
         Continues from this client's previous `sync_until` (a fresh client starts with an
         initial sync), so it sees everything that happened since. Each check sees every
-        answer in turn and counts as passed once it has passed on any of them.
+        answer in turn and counts as passed once it has passed on any of them; after
+        `timeout` seconds the test fails with the reason each pending check gave last.
         """
-        from tests.harness.checks import wait_for_checks  # checks builds on Client
-
-        return wait_for_checks(self, list(checks), timeout=timeout, filter=filter)
+        deadline = time.monotonic() + timeout
+        pending = {index: "no /sync answer yet" for index in range(len(checks))}
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            body = self._next_sync(poll_seconds=min(remaining, MAX_POLL), filter=filter)
+            for index in list(pending):
+                reason = checks[index](body)
+                if reason is None:
+                    del pending[index]
+                else:
+                    pending[index] = reason
+            if not pending:
+                return body
+            if remaining <= 0:
+                waiting = "\n".join(f"  - {checks[i]}: {why}" for i, why in pending.items())
+                pytest.fail(f"{self.user_id} waited {timeout} s on /sync for:\n{waiting}",
+                            pytrace=False)
 
     def _next_sync(self, *, poll_seconds: float, filter: JsonDict | str | None) -> JsonDict:
         poll_ms = 0 if self._since is None else int(poll_seconds * 1000)

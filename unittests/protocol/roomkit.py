@@ -102,9 +102,19 @@ class Room:
             event["event_id"] = f"$e{next(_ts)}:{sender.split(':', 1)[1]}"
         return event
 
-    def member(self, user: str, membership: str, *, sender: str | None = None, **content: Any) -> JsonDict:
+    def member(
+        self,
+        user: str,
+        membership: str,
+        *,
+        sender: str | None = None,
+        prev_events: list[str] | None = None,
+        **content: Any,
+    ) -> JsonDict:
+        """An m.room.member event for `user`; extra keywords go into its content."""
         return self.event(
-            "m.room.member", sender or user, {"membership": membership, **content}, state_key=user
+            "m.room.member", sender or user, {"membership": membership, **content},
+            state_key=user, prev_events=prev_events,
         )
 
     def add(self, event: JsonDict) -> str:

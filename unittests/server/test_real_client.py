@@ -23,6 +23,7 @@ async def _round_trip(url: str) -> None:
         reg = await bob.register(f"bob{suffix}", "correct horse battery")
         assert isinstance(reg, nio.RegisterResponse), reg
         await bob.logout()
+        bob.user = bob.user_id  # nio logs in as `user`, which registration does not set
         login = await bob.login("correct horse battery", device_name="nio test")
         assert isinstance(login, nio.LoginResponse), login
 

@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Runs the reference homeserver as a subprocess, for runs that name no target.
+
+The suite must not import the server (a bug they shared would be invisible), so it
+starts it the way a user would: `python -m reference_server`, on port 0, with a
+temporary data directory, reading the address it prints. Its stderr goes to a file
+so that, if it dies, the failure can quote its last words.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+_LISTENING = re.compile(r"listening on (https?://\S+)")
+CONFIG = """\
+[registration]
+open = true
+[rate_limits]
+enabled = false
+"""
+
+
+class ServerError(Exception):
+    """The reference server did not start, or died; the message quotes its stderr."""
+
+
+def parse_listening_line(line: str) -> str | None:
+    """The base URL from the server's `listening on http://HOST:PORT` line, if it is one."""
+    match = _LISTENING.search(line)
+    return match.group(1).rstrip("/.,") if match else None
+
+
+def stderr_tail(path: Path | str | None, lines: int = 25) -> str:
+    """The last lines of a log file, indented, or "" if there is none."""
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = text.splitlines()[-lines:]
+    return "\n".join("    " + line for line in tail)
+
+
+class ReferenceServer:
+    """One reference server process with its own data directory."""
+
+    def __init__(self, *, server_name: str = "localhost") -> None:
+        self.server_name = server_name
+        self.url: str | None = None
+        self.directory = Path(tempfile.mkdtemp(prefix="matrix-reference-"))
+        self.stderr_path = self.directory / "server.stderr"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stdout_tail: deque[str] = deque(maxlen=50)
+
+    def command(self, config_path: Path) -> list[str]:
+        return [sys.executable, "-m", "reference_server", "--server-name", self.server_name,
+                "--listen", "127.0.0.1:0", "--data-dir", str(self.directory / "data"),
+                "--config", str(config_path)]
+
+    def start(self) -> str:
+        """Starts the server and returns its base URL once /versions answers 200."""
+        config_path = self.directory / "config.toml"
+        config_path.write_text(CONFIG, encoding="utf-8")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
+        with self.stderr_path.open("wb") as stderr:
+            self._process = subprocess.Popen(self.command(config_path), cwd=PROJECT_ROOT,
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=stderr, env=env)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        self.url = self._wait_for_address(deadline)
+        self._wait_until_ready(deadline)
+        return self.url
+
+    def _read_stdout(self) -> None:
+        """Drains stdout for the whole run, so a chatty server never blocks on the pipe."""
+        assert self._process is not None and self._process.stdout is not None
+        for raw in self._process.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self._stdout_tail.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _wait_for_address(self, deadline: float) -> str:
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise self._failure(f"printed no 'listening on http://…' line in "
+                                    f"{START_TIMEOUT:.0f} s") from None
+            if line is None:
+                raise self._failure("exited before it printed its address")
+            url = parse_listening_line(line)
+            if url:
+                return url
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        assert self._process is not None
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"{self.url}/_matrix/client/versions", timeout=2.0)
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text[:200]}"
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            try:  # the pause between polls doubles as the check that it is still alive
+                self._process.wait(timeout=0.1)
+                raise self._failure("exited while starting up")
+            except subprocess.TimeoutExpired:
+                pass
+        raise self._failure(f"did not answer GET /_matrix/client/versions with 200 "
+                            f"within {START_TIMEOUT:.0f} s (last: {last})")
+
+    def _failure(self, what: str) -> ServerError:
+        code = self._process.poll() if self._process else None
+        status = f" (exit status {code})" if code is not None else ""
+        stdout = "\n".join("    " + line for line in list(self._stdout_tail)[-10:])
+        return ServerError(
+            f"the reference server {what}{status}\n  command: {' '.join(self.command(self.directory / 'config.toml'))}"
+            f"\n  stderr (last lines):\n{stderr_tail(self.stderr_path) or '    (empty)'}"
+            + (f"\n  stdout (last lines):\n{stdout}" if stdout else ""))
+
+    def diagnose(self) -> str:
+        """Why requests may be failing: whether the process is gone, and its stderr tail."""
+        return describe_log(self.stderr_path, alive=self.alive())
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT; the data directory is removed."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def describe_log(path: Path | str | None, *, alive: bool | None = None) -> str:
+    """The text appended to a transport failure when the target is our reference server."""
+    tail = stderr_tail(path)
+    if not tail:
+        return ""
+    state = "" if alive is None else (" (still running)" if alive else " (it has exited)")
+    return f"\n  reference server stderr{state}:\n{tail}"
