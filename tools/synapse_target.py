@@ -68,11 +68,11 @@ def _installed_version(python: Path) -> str | None:
 def ensure_synapse(venv: Path = DEFAULT_VENV) -> Path:
     """Return the Python of a virtualenv holding Synapse, installing it there if needed.
 
-    A lock file beside the venv keeps parallel CI jobs from installing at once.
+    A lock file inside the venv keeps parallel CI jobs from installing at once.
     """
     python = venv / "bin" / "python"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+    venv.mkdir(parents=True, exist_ok=True)
+    with open(venv / "install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if python.exists() and _installed_version(python) == SYNAPSE_VERSION:
             return python
@@ -107,7 +107,6 @@ class Layout:
     ca_file: Path  # the CA that issued tls_cert, for clients that verify TLS
     database: Path
     media: Path
-    pid_file: Path
 
     @classmethod
     def of(cls, data_dir: Path | str) -> Layout:
@@ -118,7 +117,6 @@ class Layout:
             log=d / "homeserver.log", output=d / "synapse.out", state=d / "target.json",
             signing_key=d / "signing.key", tls_cert=d / "tls.crt", tls_key=d / "tls.key",
             ca_file=d / "ca.pem", database=d / "homeserver.db", media=d / "media_store",
-            pid_file=d / "homeserver.pid",
         )  # fmt: skip
 
 
@@ -157,7 +155,6 @@ def build_config(
     return {
         "server_name": f"{HOST}:{federation_port}",
         "public_baseurl": f"http://{HOST}:{client_port}/",
-        "pid_file": str(layout.pid_file),
         "report_stats": False,
         "listeners": [
             {**listener, "port": client_port, "tls": False,
@@ -220,7 +217,7 @@ def _load_state(layout: Layout, federation_port: int) -> dict[str, Any]:
     state = json.loads(layout.state.read_text()) if layout.state.exists() else {}
     if federation_port and state.get("federation_port", federation_port) != federation_port:
         raise SynapseError(
-            f"{layout.data_dir} belongs to server 127.0.0.1:{state['federation_port']}; "
+            f"{layout.data_dir} belongs to server {HOST}:{state['federation_port']}; "
             f"use that federation port or a fresh data dir"
         )
     state.setdefault("federation_port", federation_port or free_port())
@@ -428,10 +425,8 @@ def _serve(args: argparse.Namespace) -> int:
         synapse_python=args.synapse_python,
         timeout=args.timeout,
     ) as synapse:
-        print(f"client_url={synapse.client_url}", flush=True)
-        print(f"federation_url={synapse.federation_url}", flush=True)
-        print(f"server_name={synapse.server_name}", flush=True)
-        print(f"ca_file={synapse.ca_file}", flush=True)
+        for name in ("client_url", "federation_url", "server_name", "ca_file"):
+            print(f"{name}={getattr(synapse, name)}", flush=True)
         while not stopping.wait(0.5):
             if (status := synapse.process.poll()) is not None:
                 print(f"Synapse exited with status {status}\n{synapse.log_tail()}", file=sys.stderr)

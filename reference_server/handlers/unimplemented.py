@@ -13,5 +13,4 @@ UNIMPLEMENTED: dict[str, str] = {
     "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     "knockRoom": "knocking arrives with the rooms-core issue",
     "upgradeRoom": "room upgrades arrive with the rooms-core issue",
-    "getEventContext": "event context arrives with the rooms-core issue",
 }

@@ -166,6 +166,34 @@ def content_of(event: JsonDict | None) -> JsonDict:
     return content if isinstance(content, dict) else {}
 
 
+def required_signers(pdu: JsonDict, version: RoomVersion) -> set[str]:
+    """Server names whose signatures a received PDU must carry.
+
+    server-server-api/#validating-hashes-and-signatures-on-received-events: the sender's
+    server (except for an invite made from a third-party invite, which another server may
+    send on the sender's behalf); in v1/v2 also the server in the event ID; and (v8+, auth
+    rule 5.2) the server of `join_authorised_via_users_server` on a join.
+    """
+    servers: set[str] = set()
+    content = content_of(pdu)
+    membership = content.get("membership") if pdu.get("type") == "m.room.member" else None
+    if not (membership == "invite" and "third_party_invite" in content):
+        servers.add(_server_of(pdu.get("sender")))
+    if version.event_id_in_pdu:
+        servers.add(_server_of(pdu.get("event_id")))
+    authoriser = content.get("join_authorised_via_users_server")
+    if version.restricted_join_rule and membership == "join" and isinstance(authoriser, str):
+        servers.add(_server_of(authoriser))
+    servers.discard("")
+    return servers
+
+
+def _server_of(identifier: Any) -> str:
+    if not isinstance(identifier, str) or ":" not in identifier:
+        return ""
+    return identifier.split(":", 1)[1]
+
+
 def is_state_event(pdu: JsonDict) -> bool:
     """State events are those with a `state_key` (even an empty one)."""
     return isinstance(pdu.get("state_key"), str)

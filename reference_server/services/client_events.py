@@ -34,6 +34,9 @@ class ClientEventFormatter:
         event = {k: pdu[k] for k in _CLIENT_KEYS if k in pdu}
         event["event_id"] = stored.event_id
         event["room_id"] = room_id
+        if "redacts" not in event and isinstance(pdu["content"].get("redacts"), str):
+            # v11+ keeps `redacts` in content; clients still get the top-level copy.
+            event["redacts"] = pdu["content"]["redacts"]
         if not include_room_id:
             event.pop("room_id")
         unsigned["age"] = max(0, now_ms() - pdu["origin_server_ts"])

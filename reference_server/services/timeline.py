@@ -143,3 +143,32 @@ class RoomReader:
             last = batch[-1].stream_ordering
             body["end"] = f"t{last - 1}" if backwards else f"t{last}"
         return body
+
+    def context(self, room_id: RoomId, event_id: EventId, user_id: UserId,
+                device_id: str | None, *, limit: int, event_filter: callable = None) -> JsonDict:
+        """Events before and after one event, and the state at it (client-server, context)."""
+        self.event(room_id, event_id, user_id, device_id)  # existence and visibility
+        anchor = self._events.events.get(event_id)
+        membership = self._membership(room_id, user_id)
+        joined_now = membership is not None and membership[0] == "join"
+        half = max(0, min(limit, 1000)) // 2
+        before = self._events.events.room_events(
+            room_id, after=0, upto=anchor.stream_ordering - 1, limit=half, backwards=True)
+        after = self._events.events.room_events(
+            room_id, after=anchor.stream_ordering, upto=self._current_stream(),
+            limit=max(0, limit - half), backwards=False)
+
+        def shown(batch: list[StoredEvent]) -> list[JsonDict]:
+            return [self.format(room_id, e, user_id, device_id) for e in batch
+                    if self._visibility.can_see(user_id, e, joined_now=joined_now)
+                    and (event_filter is None or event_filter(e.pdu))]
+        state = self._events.state_after(after[-1] if after else anchor)
+        return {
+            "event": self.format(room_id, anchor, user_id, device_id),
+            "events_before": shown(before),
+            "events_after": shown(after),
+            "start": f"t{(before[-1].stream_ordering if before else anchor.stream_ordering) - 1}",
+            "end": f"t{after[-1].stream_ordering if after else anchor.stream_ordering}",
+            "state": [self.format(room_id, self._events.events.get(e), user_id, None)
+                      for e in state.values()],
+        }

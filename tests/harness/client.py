@@ -119,9 +119,11 @@ class Client:
         try:
             return self._http.request(method, url, timeout=timeout or DEFAULT_TIMEOUT, **kwargs)
         except httpx.TransportError as error:
-            extra = self._diagnose() if self._diagnose else ""
-            pytest.fail(f"{method} {url}: no answer from {self.base_url} "
-                        f"({type(error).__name__}: {error}){extra}", pytrace=False)
+            problem = f"{type(error).__name__}: {error}"
+        # Outside the except block, so the report is this sentence, not a chained traceback.
+        extra = self._diagnose() if self._diagnose else ""
+        pytest.fail(f"{method} {url}: no answer from {self.base_url} ({problem}){extra}",
+                    pytrace=False)
 
     def _ok(self, doing: str, method: str, path: list[Any], **kwargs: Any) -> JsonDict:
         return expect_ok(self.do(method, path, **kwargs), doing)
@@ -366,7 +368,7 @@ class Client:
                 return body
             if remaining <= 0:
                 waiting = "\n".join(f"  - {checks[i]}: {why}" for i, why in pending.items())
-                pytest.fail(f"{self.user_id} waited {timeout} s on /sync for:\n{waiting}",
+                pytest.fail(f"{self.user_id} waited {timeout:g} s on /sync for:\n{waiting}",
                             pytrace=False)
 
     def _next_sync(self, *, poll_seconds: float, filter: JsonDict | str | None) -> JsonDict:

@@ -142,7 +142,11 @@ class ReferenceServer:
 
     def diagnose(self) -> str:
         """Why requests may be failing: whether the process is gone, and its stderr tail."""
-        return describe_log(self.stderr_path, alive=self.alive())
+        code = self._process.poll() if self._process else None
+        if code is not None:
+            return (f"\n  the reference server has exited (status {code}); stderr:\n"
+                    f"{stderr_tail(self.stderr_path) or '    (empty)'}")
+        return describe_log(self.stderr_path, alive=True)
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -155,3 +155,34 @@ def test_finish_pdu_keeps_other_servers_signatures() -> None:
 def test_edge_readers(edges: object, ids: list[str]) -> None:
     assert prev_event_ids({"prev_events": edges}) == ids
     assert auth_event_ids({"auth_events": edges}) == ids
+
+
+@pytest.mark.parametrize(
+    ("identifier", "pdu", "expected"),
+    [
+        pytest.param("10", {"type": "m.room.message", "sender": "@a:one"}, {"one"}, id="sender"),
+        pytest.param("1", {"type": "m.room.message", "sender": "@a:one", "event_id": "$x:two"}, {"one", "two"}, id="v1-event-id-server"),
+        pytest.param(
+            "10",
+            {"type": "m.room.member", "sender": "@a:one", "state_key": "@a:one",
+             "content": {"membership": "join", "join_authorised_via_users_server": "@r:res"}},
+            {"one", "res"}, id="restricted-join",
+        ),
+        pytest.param(
+            "7",
+            {"type": "m.room.member", "sender": "@a:one", "state_key": "@a:one",
+             "content": {"membership": "join", "join_authorised_via_users_server": "@r:res"}},
+            {"one"}, id="authoriser-ignored-before-v8",
+        ),
+        pytest.param(
+            "10",
+            {"type": "m.room.member", "sender": "@a:one", "state_key": "@b:two",
+             "content": {"membership": "invite", "third_party_invite": {}}},
+            set(), id="third-party-invite",
+        ),
+    ],
+)
+def test_required_signers(identifier: str, pdu: dict, expected: set[str]) -> None:
+    from reference_server.protocol.events import required_signers
+
+    assert required_signers(pdu, KNOWN_ROOM_VERSIONS[identifier]) == expected

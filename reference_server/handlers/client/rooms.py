@@ -138,3 +138,12 @@ class RoomHandlers:
             backwards=request.query.get("dir", "b") == "b",
             limit=request.query.get("limit", 10),
             event_filter=(lambda pdu: event_allowed(room_filter, pdu)) if room_filter else None)
+
+    async def get_event_context(self, request: Request) -> JsonDict:
+        user = request.user
+        room_filter = parse_filter_param(request.query.get("filter"),
+                                         lambda fid: self._load_filter(user.user_id, fid))
+        return self._reader.context(
+            request.path["roomId"], request.path["eventId"], user.user_id, user.device_id,
+            limit=request.query.get("limit", 10),
+            event_filter=(lambda pdu: event_allowed(room_filter, pdu)) if room_filter else None)

@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The suite's pytest plugin: which server to test, what it must support, what to record.
+
+Loaded from the root `conftest.py`. It adds the targeting options (each with an
+environment variable twin), starts the reference server when no target is given (once
+per run, also under xdist), skips tests whose markers ask for something the target does
+not advertise, applies the expectations file as strict xfail, and writes one results
+line per test. Tests see only the `hs` fixture and the client it makes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import expectations, requirements, results
+from tests.harness.homeserver import Homeserver, RegistrationMode
+from tests.harness.schema import RECORDER, known_features
+from tests.harness.server import PROJECT_ROOT, ReferenceServer, ServerError, describe_log
+
+# (option, environment variable, metavar, help)
+OPTIONS = [
+    ("--server-url", "MATRIX_SERVER_URL", "URL",
+     "client-server base URL of the target; without it the reference server is started"),
+    ("--server-name", "MATRIX_SERVER_NAME", "NAME",
+     "the target's server name (default: learned from a registered user's ID)"),
+    ("--federation-url", "MATRIX_FEDERATION_URL", "URL",
+     "where the target's federation API answers (default: resolved from the server name)"),
+    ("--registration", "MATRIX_REGISTRATION", "open|token:T|shared-secret:S",
+     "how test users are made (default: open registration with m.login.dummy)"),
+    ("--second-server-url", "MATRIX_SECOND_SERVER_URL", "URL",
+     "a second target, for two-server federation tests"),
+    ("--appservice-registration", "MATRIX_APPSERVICE_REGISTRATION", "FILE",
+     "the application service registration the target has loaded"),
+    ("--expectations", "MATRIX_EXPECTATIONS", "FILE",
+     "known failures of the target, applied as strict xfail"),
+    ("--results", "MATRIX_RESULTS", "FILE", "append one JSON line per test to FILE"),
+]
+MARKERS = [
+    "spec(version): the spec version whose behaviour the test checks",
+    "msc(number): the unstable proposal the test needs",
+    "federation: needs the target's federation API",
+    "appservice: needs the suite's application service registered on the target",
+    "slow: takes more than a few seconds",
+]
+# Where the controller tells xdist workers about the server it started for them.
+LOG_ENV = "MATRIX_REFERENCE_SERVER_LOG"
+HARNESS = pytest.StashKey["Harness"]()
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("matrix", "Matrix conformance target")
+    for flag, env, metavar, text in OPTIONS:
+        default = os.environ.get(env) or ("open" if flag == "--registration" else None)
+        group.addoption(flag, dest=_dest(flag), metavar=metavar, default=default,
+                        help=f"{text} [env: {env}]")
+
+
+class Harness:
+    """Per-process state: the target, the reference server if we own it, the results file."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        option = config.option
+        self.base_dir = Path(str(config.invocation_params.dir))
+        self.server_url: str | None = option.server_url
+        try:
+            self.registration = RegistrationMode.parse(option.registration or "open")
+            path = option.expectations
+            self.expectations = expectations.load(self._path(path)) if path else []
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        self.server: ReferenceServer | None = None
+        self._start_error: str | None = None
+        self._homeservers: dict[str, Homeserver] = {}
+        self._results: results.ResultsFile | None = None
+        self.reports: list[Any] | None = None  # the running test's reports
+        self._saved_env: dict[str, str | None] = {}
+
+    def _path(self, value: str) -> Path:
+        return self.base_dir / value
+
+    # -- the target ------------------------------------------------------------------
+
+    def target_url(self) -> str:
+        """The target's URL, starting the reference server on first need if none was given."""
+        if self.server_url:
+            return self.server_url
+        if self._start_error:
+            pytest.fail(self._start_error, pytrace=False)
+        try:
+            self.server_url = self.start_reference_server()
+        except ServerError as error:
+            self._start_error = str(error)
+            pytest.fail(self._start_error, pytrace=False)
+        return self.server_url
+
+    def start_reference_server(self) -> str:
+        self.server = ReferenceServer(server_name=self.config.option.server_name or "localhost")
+        try:
+            return self.server.start()
+        except ServerError:
+            self.server.stop()
+            raise
+
+    def export_for_workers(self) -> None:
+        """Lets xdist workers (spawned after this) find the server through the env twin."""
+        assert self.server is not None and self.server_url
+        for name, value in (("MATRIX_SERVER_URL", self.server_url),
+                            (LOG_ENV, str(self.server.stderr_path))):
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def diagnose(self) -> str:
+        if self.server is not None:
+            return self.server.diagnose()
+        return describe_log(os.environ.get(LOG_ENV))
+
+    def homeserver(self, url: str | None = None) -> Homeserver:
+        url = url or self.target_url()
+        if url not in self._homeservers:
+            is_main = url == self.server_url
+            self._homeservers[url] = Homeserver(
+                url,
+                server_name=self.config.option.server_name if is_main else None,
+                registration=self.registration,
+                federation_url=self.config.option.federation_url if is_main else None,
+                diagnose=self.diagnose,
+            )
+        return self._homeservers[url]
+
+    # -- results ---------------------------------------------------------------------
+
+    def write_result(self, item: pytest.Item, reports: list[Any]) -> None:
+        path = self.config.option.results
+        if not path:
+            return
+        if self._results is None:
+            self._results = results.ResultsFile(self._path(path))
+        function = getattr(item, "function", None)
+        module_path = item.nodeid.split("::", 1)[0]
+        self._results.append(results.result_line(
+            nodeid=item.nodeid,
+            area=results.area_of(module_path, RECORDER.features(), known_features()),
+            outcome=results.outcome_of(reports),
+            duration=sum(report.duration for report in reports),
+            spec=results.spec_refs(getattr(function, "__doc__", None)),
+            operations=RECORDER.operation_ids(),
+            message=results.message_of(reports),
+            unknown=RECORDER.unknown,
+        ))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keeps the running test's reports (under xdist the controller sees them too,
+        but only the process running the test has `reports` set)."""
+        if self.reports is not None:
+            self.reports.append(report)
+
+    def close(self) -> None:
+        for homeserver in self._homeservers.values():
+            homeserver.close()
+        if self._results is not None:
+            self._results.close()
+        if self.server is not None:
+            self.server.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    harness = Harness(config)
+    config.stash[HARNESS] = harness
+    config.pluginmanager.register(harness, "matrix-harness")
+
+
+def _runs_suite_tests(config: pytest.Config) -> bool:
+    """Whether this run includes black-box tests (not only `unittests/`)."""
+    if config.option.collectonly or config.option.help or config.option.version:
+        return False
+    suite = (PROJECT_ROOT / "tests").resolve()
+    base = Path(str(config.invocation_params.dir))
+    for arg in config.args:
+        path = (base / str(arg).split("::", 1)[0]).resolve()
+        if path == suite or suite in path.parents or path in suite.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the controller starts the one reference server before workers spawn.
+
+    Without xdist the server is started lazily, by the first test that needs it.
+    """
+    config = session.config
+    harness = config.stash[HARNESS]
+    is_controller = config.pluginmanager.has_plugin("dsession")
+    if not is_controller or harness.server_url or not _runs_suite_tests(config):
+        return
+    try:
+        harness.server_url = harness.start_reference_server()
+    except ServerError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+    harness.export_for_workers()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    harness = config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    known = config.stash[HARNESS].expectations
+    if not known:
+        return
+    for item in items:
+        expectation = expectations.match(known, item.nodeid)
+        if expectation is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=expectation.reason))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skips a test whose markers ask for what the target does not advertise."""
+    harness = item.config.stash[HARNESS]
+    markers = list(item.iter_markers())
+    if item.get_closest_marker("appservice") and not item.config.option.appservice_registration:
+        pytest.skip("needs the suite's application service on the target: give "
+                    "--appservice-registration FILE (the registration the target has loaded)")
+    if requirements.markers_needing_versions(markers):
+        reason = requirements.missing(markers, harness.homeserver().versions())
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Collects the test's reports and operations, then writes its results line."""
+    harness = item.config.stash[HARNESS]
+    RECORDER.begin()
+    harness.reports = []
+    result = yield
+    reports, harness.reports = harness.reports, None
+    harness.write_result(item, reports)
+    return result
+
+
+@pytest.fixture(scope="session")
+def hs(pytestconfig: pytest.Config) -> Homeserver:
+    """The homeserver under test (`--server-url`, or the reference server)."""
+    return pytestconfig.stash[HARNESS].homeserver()
+
+
+@pytest.fixture(scope="session")
+def hs2(pytestconfig: pytest.Config) -> Homeserver:
+    """The second target for two-server tests; skips when `--second-server-url` is not given."""
+    url = pytestconfig.option.second_server_url
+    if not url:
+        pytest.skip("needs a second homeserver: give --second-server-url URL")
+    return pytestconfig.stash[HARNESS].homeserver(url)
+
+
+@pytest.fixture(scope="session")
+def appservice_registration(pytestconfig: pytest.Config) -> Path:
+    """The registration file the target has loaded (`--appservice-registration`)."""
+    path = pytestconfig.option.appservice_registration
+    if not path:
+        pytest.skip("needs --appservice-registration FILE")
+    return pytestconfig.stash[HARNESS]._path(path)
