@@ -115,7 +115,8 @@ class Client:
             time.sleep(retry_delay(response))
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, url: str, *, timeout: float | None, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, url: str, *, timeout: float | None,
+              **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, url, timeout=timeout or DEFAULT_TIMEOUT, **kwargs)
         except httpx.TransportError as error:
@@ -280,6 +281,9 @@ class Client:
                         json=_with_reason({}, reason))["event_id"]
 
     def messages(self, room: str, dir: str = "b", **params: Any) -> JsonDict:
+        """GET /messages; `from_=token` stands for the `from` parameter (a Python keyword)."""
+        if "from_" in params:
+            params["from"] = params.pop("from_")
         if "filter" in params:
             params["filter"] = _as_filter(params["filter"])
         return self._ok(f"get messages of {room}", "GET", ["rooms", room, "messages"],

@@ -73,7 +73,7 @@ class Harness:
         try:
             self.registration = RegistrationMode.parse(option.registration or "open")
             path = option.expectations
-            self.expectations = expectations.load(self._path(path)) if path else []
+            self.expectations = expectations.load(self.resolve_path(path)) if path else []
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
         self.server: ReferenceServer | None = None
@@ -83,7 +83,7 @@ class Harness:
         self.reports: list[Any] | None = None  # the running test's reports
         self._saved_env: dict[str, str | None] = {}
 
-    def _path(self, value: str) -> Path:
+    def resolve_path(self, value: str) -> Path:
         return self.base_dir / value
 
     # -- the target ------------------------------------------------------------------
@@ -142,7 +142,7 @@ class Harness:
         if not path:
             return
         if self._results is None:
-            self._results = results.ResultsFile(self._path(path))
+            self._results = results.ResultsFile(self.resolve_path(path))
         function = getattr(item, "function", None)
         module_path = item.nodeid.split("::", 1)[0]
         self._results.append(results.result_line(
@@ -278,4 +278,4 @@ def appservice_registration(pytestconfig: pytest.Config) -> Path:
     path = pytestconfig.option.appservice_registration
     if not path:
         pytest.skip("needs --appservice-registration FILE")
-    return pytestconfig.stash[HARNESS]._path(path)
+    return pytestconfig.stash[HARNESS].resolve_path(path)

@@ -106,7 +106,8 @@ class ReferenceServer:
             except queue.Empty:
                 raise self._failure(f"printed no 'listening on http://…' line in "
                                     f"{START_TIMEOUT:.0f} s") from None
-            if line is None:
+            if line is None:  # stdout closed: the process is exiting; collect its status
+                self._reap()
                 raise self._failure("exited before it printed its address")
             url = parse_listening_line(line)
             if url:
@@ -131,12 +132,20 @@ class ReferenceServer:
         raise self._failure(f"did not answer GET /_matrix/client/versions with 200 "
                             f"within {START_TIMEOUT:.0f} s (last: {last})")
 
+    def _reap(self) -> None:
+        assert self._process is not None
+        try:
+            self._process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass  # closed stdout but still running: reported as running
+
     def _failure(self, what: str) -> ServerError:
         code = self._process.poll() if self._process else None
         status = f" (exit status {code})" if code is not None else ""
         stdout = "\n".join("    " + line for line in list(self._stdout_tail)[-10:])
+        command = " ".join(self.command(self.directory / "config.toml"))
         return ServerError(
-            f"the reference server {what}{status}\n  command: {' '.join(self.command(self.directory / 'config.toml'))}"
+            f"the reference server {what}{status}\n  command: {command}"
             f"\n  stderr (last lines):\n{stderr_tail(self.stderr_path) or '    (empty)'}"
             + (f"\n  stdout (last lines):\n{stdout}" if stdout else ""))
 

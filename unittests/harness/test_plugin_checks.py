@@ -100,7 +100,8 @@ def test_uia_completes_the_dance():
     def send(auth):
         sent.append(auth)
         if auth is None:
-            return httpx.Response(401, json={"session": "s1", "flows": [{"stages": ["m.login.dummy"]}]})
+            flows = [{"stages": ["m.login.dummy"]}]
+            return httpx.Response(401, json={"session": "s1", "flows": flows})
         return httpx.Response(200, json={"user_id": "@a:hs"})
 
     response = uia.complete(send, lambda stage, session: {"type": stage, "session": session},
@@ -118,7 +119,8 @@ def test_expect_error_shows_what_the_spec_wanted_and_what_came():
     with pytest.raises(pytest.fail.Exception) as failure:
         expect_error(exchange(200, {"room_id": "!r:hs"}), 403, "M_FORBIDDEN")
     message = str(failure.value)
-    assert message.startswith('the spec requires 403 M_FORBIDDEN; the server answered 200 {"room_id"')
+    assert message.startswith(
+        'the spec requires 403 M_FORBIDDEN; the server answered 200 {"room_id"')
     assert "POST /_matrix/client/v3/rooms/!r:hs/join" in message
 
 

@@ -14,6 +14,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,7 +137,8 @@ OUTCOMES = {
 }
 
 
-def run_suite(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+def run_suite(tmp_path: Path, url: str, *extra: str) -> tuple[Any, list[dict]]:
+    """Runs SUITE with the plugin in a fresh pytest process; returns it and the results."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "client_server").mkdir()
     (tmp_path / "client_server" / "test_whoami.py").write_text(SUITE)
@@ -195,7 +197,8 @@ def test_a_server_that_dies_at_start_is_reported_with_its_stderr():
 
 
 def test_a_server_is_ready_once_versions_answers(fake_url):
-    script = f"import time; print('listening on {fake_url} as localhost', flush=True); time.sleep(60)"
+    script = (f"import time; print('listening on {fake_url} as localhost', flush=True); "
+              "time.sleep(60)")
     server = ScriptedServer(script)
     try:
         assert server.start() == fake_url
