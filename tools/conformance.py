@@ -14,9 +14,11 @@ live display and, at the end, turns them into the tables and files of `tools.rep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +33,7 @@ from tools.coverage import coverage_for
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AREAS = ("client_server", "federation", "appservice")
 REFERENCE = "reference"
+SYNAPSE_EXPECTATIONS = PROJECT_ROOT / "tests" / "expectations" / "synapse.txt"
 # Environment left by an enclosing pytest run (e.g. these tools' own tests under xdist)
 # would confuse the child's plugins into thinking they are xdist workers.
 _INHERITED_PYTEST_STATE = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
@@ -44,6 +47,7 @@ class Target:
     slug: str
     url: str | None = None
     server_name: str | None = None
+    expectations: Path | None = None  # overrides Options.expectations for this target
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,9 @@ def pytest_command(target: Target, test_paths: Sequence[Path], target_dir: Path,
         command += ["--server-url", target.url]
     if target.server_name:
         command += ["--server-name", target.server_name]
-    if options.expectations:
-        command += ["--expectations", str(options.expectations)]
+    expectations = target.expectations or options.expectations
+    if expectations:
+        command += ["--expectations", str(expectations)]
     if options.keep_going:
         command.append("--continue-on-collection-errors")
     return command + list(options.extra_args)
@@ -294,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--areas", default=",".join(AREAS), help="comma-separated test areas (default: all)")
     add("-n", dest="workers", default="auto", help="xdist workers per target (default: auto)")
     add("--out", type=Path, default=Path("reports"), help="report directory (./reports)")
+    add("--synapse", action="store_true",
+        help="also start a Synapse from PyPI (tools.synapse_target) and test it, beside "
+        "the reference server unless --server-url is given")
+    add("--synapse-expectations", type=Path, default=SYNAPSE_EXPECTATIONS, metavar="FILE",
+        help="known Synapse deviations (default: tests/expectations/synapse.txt)")
+    add("--skip-reference", action="store_true",
+        help="do not run the embedded reference server (e.g. with --synapse alone)")
     add("--keep-going", action="store_true", help="continue past collection errors and "
         "keep the other targets running when one target's run breaks")
     return parser
@@ -319,12 +331,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("-n takes auto, logical or a number")
     options = Options(args.workers, args.expectations.resolve() if args.expectations else None,
                       args.keep_going, argv[cut + 1:])
-    try:
-        built = run_suite(plan_targets(args.server_url, args.server_name),
-                          area_paths(args.areas), out=args.out.resolve(), options=options)
-    except KeyboardInterrupt:
-        return 130
+    targets = plan_targets(args.server_url, args.server_name)
+    if args.skip_reference:
+        targets = [t for t in targets if t.url is not None]
+    with contextlib.ExitStack() as stack:
+        if args.synapse:
+            targets.append(start_managed_synapse(stack, args.out.resolve(),
+                                                 args.synapse_expectations.resolve()))
+        try:
+            built = run_suite(targets, area_paths(args.areas), out=args.out.resolve(),
+                              options=options)
+        except KeyboardInterrupt:
+            return 130
     return report.exit_status(built)
+
+
+def start_managed_synapse(stack: contextlib.ExitStack, out: Path, expectations: Path) -> Target:
+    """A Synapse configured for the suite, stopped when the run ends."""
+    from tools.synapse_target import start_synapse
+
+    data_dir = out / "synapse-data"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    print("starting Synapse (first use installs it into .venv-synapse/) ...", flush=True)
+    handle = stack.enter_context(start_synapse(data_dir))
+    return Target("synapse", "synapse", handle.client_url, None, expectations)
 
 
 if __name__ == "__main__":
