@@ -53,8 +53,6 @@ class Homeserver:
 
 def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    if config.database and not config.database.startswith("sqlite"):
-        raise SystemExit(f"unsupported database URL {config.database!r}: only SQLite so far")
     db = Database(config.database_path)
     key = load_or_create_signing_key(config.data_dir)
     notifier = Notifier()

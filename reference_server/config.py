@@ -31,7 +31,15 @@ class Config:
 
     @property
     def database_path(self) -> Path:
-        return self.data_dir / "homeserver.db"
+        """The SQLite file: `sqlite:///path` (or a bare path) in --database, else the data dir."""
+        if not self.database:
+            return self.data_dir / "homeserver.db"
+        if self.database.startswith("sqlite:///"):
+            return Path(self.database[len("sqlite:///"):])
+        if "://" in self.database:
+            raise SystemExit(f"unsupported database URL {self.database!r}: use sqlite:///PATH "
+                             "(PostgreSQL support is planned)")
+        return Path(self.database)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -24,6 +24,12 @@ class RunningServer:
 def start_server(data_dir: Path, *extra: str) -> RunningServer:
     config = data_dir / "config.toml"
     config.write_text("[registration]\nopen = true\n[rate_limits]\nenabled = false\n")
+    return _launch(data_dir, *extra)
+
+
+def _launch(data_dir: Path, *extra: str) -> RunningServer:
+    """Start with whatever config.toml the data dir holds."""
+    config = data_dir / "config.toml"
     process = subprocess.Popen(
         [sys.executable, "-m", "reference_server", "--server-name", "localhost",
          "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--config", str(config), *extra],
