@@ -10,6 +10,7 @@ from . import errors
 from .config import Config
 from .handlers.client.account import AccountHandlers
 from .handlers.client.directory import DirectoryHandlers
+from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.sync import SyncHandlers
@@ -31,6 +32,7 @@ from .services.rooms import RoomCreator
 from .services.sync import SyncService
 from .services.timeline import RoomReader
 from .services.typing import TypingService
+from .services.upgrades import RoomUpgrader
 from .services.uia import UserInteractiveAuth
 from .services.visibility import Visibility
 from .storage.account_data import AccountDataStore, FilterStore
@@ -105,6 +107,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
                      load_filter=filters.get, event_in_room=event_in_room),
         DirectoryHandlers(directory=directory),
+        RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
+                                                  creator=creator, aliases=aliases)),
     ]
     routes = build_route_table(api.load_operations(), handlers, unimplemented=UNIMPLEMENTED,
                                enabled_mscs=config.enabled_mscs)

@@ -12,5 +12,4 @@ UNIMPLEMENTED: dict[str, str] = {
     "requestTokenToResetPasswordEmail": "no e-mail delivery",
     "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     "knockRoom": "knocking arrives with the rooms-core issue",
-    "upgradeRoom": "room upgrades arrive with the rooms-core issue",
 }
