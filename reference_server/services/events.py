@@ -15,6 +15,7 @@ from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
 from ..protocol.canonical_json import encode_canonical_json
 from ..protocol.events import build_pdu
 from ..protocol.room_versions import RoomVersion, room_version
+from ..protocol.server_acl import InvalidAcl, parse_acl
 from ..protocol.signing import SigningKey
 from ..storage.database import Database
 from ..storage.events import EventStore, StoredEvent
@@ -61,6 +62,7 @@ class RoomEvents:
     def build(self, room_id: RoomId | None, version: RoomVersion, new: NewEvent,
               current: StateMap, prev_events: list[EventId]) -> tuple[EventId, JsonDict]:
         """Build, size-check and authorise a PDU against `current` state; nothing is stored."""
+        _check_content(new)
         auth_keys = auth_types_for_event(new.event_type, new.sender, new.state_key,
                                          new.content, version)
         auth_ids = [current[key] for key in auth_keys if key in current]
@@ -160,6 +162,15 @@ class RoomEvents:
                             state_key: str = "") -> JsonDict | None:
         event_id = self.state.current_event_id(room_id, event_type, state_key)
         return self._pdu(event_id) if event_id else None
+
+
+def _check_content(new: NewEvent) -> None:
+    """Content rules that make an event meaningless if broken, checked before sending."""
+    if new.event_type == "m.room.server_acl" and new.state_key == "":
+        try:
+            parse_acl(new.content)
+        except InvalidAcl as error:
+            raise errors.bad_json(f"Invalid server ACL: {error}") from None
 
 
 def _prev_event_ids(pdu: JsonDict) -> list[EventId]:
