@@ -15,7 +15,7 @@ from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
-from .handlers.unimplemented import UNIMPLEMENTED
+from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED, UNIMPLEMENTED_FAMILIES
 from .http.asgi import MatrixApp
 from .http.routing import build_route_table
 from .keys import load_or_create_signing_key
@@ -110,7 +110,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
     ]
-    routes = build_route_table(api.load_operations(), handlers, unimplemented=UNIMPLEMENTED,
+    operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
+    unimplemented = [*UNIMPLEMENTED, *(op.operation_id for op in operations
+                                       if op.family in UNIMPLEMENTED_FAMILIES)]
+    routes = build_route_table(operations, handlers, unimplemented=unimplemented,
                                enabled_mscs=config.enabled_mscs)
     app = MatrixApp(routes, authenticate=accounts.authenticate,
                     rate_limit=RateLimiter(enabled=config.rate_limits_enabled))

@@ -12,4 +12,13 @@ UNIMPLEMENTED: dict[str, str] = {
     "requestTokenToResetPasswordEmail": "no e-mail delivery",
     "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     "knockRoom": "knocking arrives with the rooms-core issue",
+    "pingAppservice": "application services arrive with their own issue",
+    "updateAppserviceRoomDirectoryVisibility": "application services arrive with their own issue",
 }
+
+# Whole API families not served yet. The application-service API is served by
+# application services, never by a homeserver, so it is not routed at all.
+UNIMPLEMENTED_FAMILIES: dict[str, str] = {
+    "server-server": "federation arrives with the federation issue",
+}
+SERVED_FAMILIES = ("client-server", "server-server")
