@@ -110,10 +110,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
     ]
-    operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
-    unimplemented = [*UNIMPLEMENTED, *(op.operation_id for op in operations
-                                       if op.family in UNIMPLEMENTED_FAMILIES)]
-    routes = build_route_table(operations, handlers, unimplemented=unimplemented,
+    operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES
+                  and op.family not in UNIMPLEMENTED_FAMILIES]
+    routes = build_route_table(operations, {"client-server": handlers},
+                               unimplemented=UNIMPLEMENTED,
                                enabled_mscs=config.enabled_mscs)
     app = MatrixApp(routes, authenticate=accounts.authenticate,
                     rate_limit=RateLimiter(enabled=config.rate_limits_enabled))

@@ -163,15 +163,18 @@ def definition_paths(root: Path = API_ROOT) -> list[Path]:
 # (3) Unique operationIds ---------------------------------------------------------------
 
 def check_unique_operation_ids(paths: list[Path]) -> list[str]:
-    """No operationId appears twice: handlers and coverage are keyed by it."""
-    seen: dict[str, str] = {}
+    """No operationId appears twice within an API family: handlers and coverage are keyed
+    by (family, operationId). The spec itself reuses IDs across families (getPublicRooms is
+    both a client-server and a server-server operation), so families are checked apart."""
+    seen: dict[tuple[str, str], str] = {}
     problems = []
     for path in paths:
         for method, template, operation in _operations(_load(path)):
-            operation_id = operation.get("operationId")
+            operation_id = (path.parent.name, operation.get("operationId"))
             here = f"{_name(path)} {method} {template}"
             if operation_id in seen:
-                problems.append(f"operationId {operation_id!r} used twice: {seen[operation_id]} and {here}")
+                problems.append(f"operationId {operation_id[1]!r} used twice in {operation_id[0]}: "
+                                f"{seen[operation_id]} and {here}")
             seen.setdefault(operation_id, here)
     return problems
 

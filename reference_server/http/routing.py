@@ -8,7 +8,7 @@ neither a handler nor an entry in the list of deliberately unimplemented operati
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,19 +53,21 @@ class RouteTable:
 
 def build_route_table(
     operations: Iterable[Operation],
-    handler_objects: Iterable[object],
+    handler_objects: Mapping[str, Iterable[object]],
     *,
     unimplemented: Iterable[str],
     enabled_mscs: set[int],
 ) -> RouteTable:
-    handlers = _collect_handlers(handler_objects)
+    """Bind each operation to the handler method named after it, within its API family
+    (operationIds are unique per family only: the spec reuses some across families)."""
+    handlers = {family: _collect_handlers(objs) for family, objs in handler_objects.items()}
     skipped = set(unimplemented)
     routes: list[Route] = []
     missing: list[str] = []
     for operation in operations:
         if operation.msc is not None and operation.msc not in enabled_mscs:
             continue
-        handler = handlers.get(snake_case(operation.operation_id))
+        handler = handlers.get(operation.family, {}).get(snake_case(operation.operation_id))
         if handler is None:
             if operation.operation_id not in skipped:
                 missing.append(f"{operation.feature}: {operation.operation_id}")

@@ -21,7 +21,7 @@ def test_operation_ids_map_to_snake_case_handler_names() -> None:
 
 def test_startup_refuses_an_operation_without_handler() -> None:
     with pytest.raises(RuntimeError, match="without a handler"):
-        build_route_table(api.load_operations(), [], unimplemented=(), enabled_mscs=set())
+        build_route_table(api.load_operations(), {}, unimplemented=(), enabled_mscs=set())
 
 
 def test_config_flags_override_the_toml_file(tmp_path: Path) -> None:
