@@ -78,9 +78,13 @@ class Operation:
         return str(status) in self.spec.get("responses", {})
 
 
+# libyaml's parser, when PyYAML was built with it, is about ten times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_LOADER)  # noqa: S506 — a safe loader
 
 
 class _Resolver:
