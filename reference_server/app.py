@@ -27,6 +27,7 @@ from .services.ephemeral import AccountDataService, FilterService, ReceiptServic
 from .services.events import RoomEvents
 from .services.membership import MembershipService
 from .services.notifier import Notifier
+from .services.passwords import Passwords
 from .services.profile import ProfileService
 from .services.rooms import RoomCreator
 from .services.sync import SyncService
@@ -66,7 +67,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     account_data_store = AccountDataStore(db)
 
     accounts = AccountService(db=db, users=users, devices=devices, tokens=tokens,
-                              server_name=server_name, notifier=notifier)
+                              server_name=server_name, notifier=notifier,
+                              passwords=Passwords(time_cost=config.password_time_cost,
+                                                  memory_kib=config.password_memory_kib))
     room_events = RoomEvents(db=db, events=events, state=state, rooms=rooms, notifier=notifier,
                              server_name=server_name, signing_key=key)
     profiles = ProfileService(db=db, store=ProfileStore(db), room_events=room_events,

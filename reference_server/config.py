@@ -28,6 +28,8 @@ class Config:
     rate_limits_enabled: bool = True
     appservice_registration_files: list[Path] = field(default_factory=list)
     enabled_mscs: set[int] = field(default_factory=set)
+    password_time_cost: int = 2
+    password_memory_kib: int = 19456
 
     @property
     def database_path(self) -> Path:
@@ -90,3 +92,7 @@ def _apply_toml(config: Config, data: dict, source: Path) -> None:
     files = data.get("appservices", {}).get("registration_files", [])
     config.appservice_registration_files = [base / f for f in files]
     config.enabled_mscs = {int(n) for n in data.get("msc", {}).get("enabled", [])}
+    passwords = data.get("passwords", {})
+    config.password_time_cost = int(passwords.get("argon2_time_cost", config.password_time_cost))
+    config.password_memory_kib = int(passwords.get("argon2_memory_kib",
+                                                   config.password_memory_kib))

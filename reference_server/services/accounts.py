@@ -12,7 +12,7 @@ from ..storage.database import Database
 from ..types import DeviceId, JsonDict, UserId
 from .clock import now_ms, random_string
 from .notifier import Notifier
-from .passwords import check_password, hash_password
+from .passwords import Passwords
 
 # Spec (appendices, user identifiers): localparts use a-z, 0-9, and . _ = - / +
 _LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
@@ -27,13 +27,15 @@ class Session:
 
 class AccountService:
     def __init__(self, *, db: Database, users: UserStore, devices: DeviceStore,
-                 tokens: TokenStore, server_name: str, notifier: Notifier) -> None:
+                 tokens: TokenStore, server_name: str, notifier: Notifier,
+                 passwords: Passwords) -> None:
         self._db = db
         self._users = users
         self._devices = devices
         self._tokens = tokens
         self.server_name = server_name
         self._notifier = notifier
+        self._passwords = passwords
         self._requesters: dict[str, Requester] = {}
 
     # identity -------------------------------------------------------------------
@@ -60,7 +62,7 @@ class AccountService:
             localpart = self._fresh_localpart()
         self.validate_localpart(localpart)
         user_id = self.user_id_for(localpart)
-        password_hash = await hash_password(password) if password else None
+        password_hash = await self._passwords.hash(password) if password else None
         with self._db.transaction():
             if not self._users.create(user_id, password_hash, now_ms=now_ms(), is_guest=guest,
                                       appservice_id=appservice_id):
@@ -110,7 +112,7 @@ class AccountService:
     async def login_with_password(self, user: str, password: str) -> UserId:
         user_id = user if user.startswith("@") else self.user_id_for(user.lower())
         record = self._users.get(user_id) or self._users.find_case_insensitive(user_id)
-        if record is None or not await check_password(record.password_hash, password):
+        if record is None or not await self._passwords.check(record.password_hash, password):
             if record is not None and record.deactivated:
                 raise errors.user_deactivated()
             raise errors.forbidden("Invalid username or password.")
@@ -120,7 +122,7 @@ class AccountService:
 
     async def check_password_for(self, user_id: UserId, password: str) -> None:
         record = self._users.get(user_id)
-        if record is None or not await check_password(record.password_hash, password):
+        if record is None or not await self._passwords.check(record.password_hash, password):
             raise errors.forbidden("Invalid password.")
 
     def logout(self, requester: Requester) -> None:
@@ -141,7 +143,7 @@ class AccountService:
     # passwords and deactivation ------------------------------------------------------
     async def change_password(self, requester: Requester, new_password: str, *,
                               logout_devices: bool) -> None:
-        password_hash = await hash_password(new_password)
+        password_hash = await self._passwords.hash(new_password)
         with self._db.transaction():
             self._users.set_password_hash(requester.user_id, password_hash)
             if logout_devices:

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Password hashing with argon2id, off the event loop.
 
-The parameters are OWASP's minimum for argon2id (19 MiB, two passes): strong enough for a
-real server, and cheap enough that a conformance run registering thousands of users is not
-dominated by hashing.
+The default cost is OWASP's minimum for argon2id (19 MiB, two passes). Test deployments
+may lower it through `[passwords]` in the config, as Synapse's `bcrypt_rounds` does, so
+that a conformance run registering thousands of users is not dominated by hashing.
+Hashes record their own parameters, so changing the cost never invalidates old ones.
 """
 from __future__ import annotations
 
@@ -11,21 +12,22 @@ import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
+class Passwords:
+    def __init__(self, *, time_cost: int = 2, memory_kib: int = 19456) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
 
-async def hash_password(password: str) -> str:
-    return await trio.to_thread.run_sync(_HASHER.hash, password)
+    async def hash(self, password: str) -> str:
+        return await trio.to_thread.run_sync(self._hasher.hash, password)
 
-
-async def check_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-
-    def verify() -> bool:
-        try:
-            return _HASHER.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
+    async def check(self, password_hash: str | None, password: str) -> bool:
+        if not password_hash:
             return False
 
-    return await trio.to_thread.run_sync(verify)
+        def verify() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await trio.to_thread.run_sync(verify)

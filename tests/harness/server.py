@@ -32,6 +32,10 @@ CONFIG = """\
 open = true
 [rate_limits]
 enabled = false
+# A disposable test server: cheap password hashing, as Synapse's bcrypt_rounds = 4.
+[passwords]
+argon2_time_cost = 1
+argon2_memory_kib = 1024
 """
 
 

@@ -23,7 +23,8 @@ class RunningServer:
 
 def start_server(data_dir: Path, *extra: str) -> RunningServer:
     config = data_dir / "config.toml"
-    config.write_text("[registration]\nopen = true\n[rate_limits]\nenabled = false\n")
+    config.write_text("[registration]\nopen = true\n[rate_limits]\nenabled = false\n"
+                      "[passwords]\nargon2_time_cost = 1\nargon2_memory_kib = 1024\n")
     return _launch(data_dir, *extra)
 
 
