@@ -15,13 +15,18 @@ from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
-from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED, UNIMPLEMENTED_FAMILIES
+from .federation.client import FederationClient
+from .federation.inbound_auth import FederationAuthenticator
+from .federation.keyring import KeyRing
+from .handlers.federation.keys import KeyHandlers
+from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED
 from .http.asgi import MatrixApp
 from .http.routing import build_route_table
 from .keys import load_or_create_signing_key
 from .ratelimit import RateLimiter
 from .services.accounts import AccountService
 from .services.client_events import ClientEventFormatter
+from .services.clock import now_ms
 from .services.directory import DirectoryService
 from .services.ephemeral import AccountDataService, FilterService, ReceiptService
 from .services.events import RoomEvents
@@ -113,11 +118,19 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
     ]
-    operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES
-                  and op.family not in UNIMPLEMENTED_FAMILIES]
-    routes = build_route_table(operations, {"client-server": handlers},
+    federation = FederationClient(
+        server_name=server_name, key=key, verify_tls=config.federation_verify_tls,
+        ca_file=config.federation_ca_file,
+        allow_private_addresses=config.federation_allow_private_addresses)
+    keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
+    federation_handlers = [KeyHandlers(server_name=server_name, key=key, keyring=keyring)]
+    operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
+    routes = build_route_table(operations, {"client-server": handlers,
+                                            "server-server": federation_handlers},
                                unimplemented=UNIMPLEMENTED,
                                enabled_mscs=config.enabled_mscs)
     app = MatrixApp(routes, authenticate=accounts.authenticate,
-                    rate_limit=RateLimiter(enabled=config.rate_limits_enabled))
+                    rate_limit=RateLimiter(enabled=config.rate_limits_enabled),
+                    authenticate_server=FederationAuthenticator(keyring=keyring,
+                                                                server_name=server_name))
     return Homeserver(app=app, db=db)

@@ -6,19 +6,29 @@ operations answer 404 M_UNRECOGNIZED like any unknown endpoint.
 """
 from __future__ import annotations
 
-UNIMPLEMENTED: dict[str, str] = {
-    "requestTokenToRegisterEmail": "no e-mail delivery: third-party identifiers are not supported",
-    "requestTokenToRegisterMSISDN": "no SMS delivery: third-party identifiers are not supported",
-    "requestTokenToResetPasswordEmail": "no e-mail delivery",
-    "requestTokenToResetPasswordMSISDN": "no SMS delivery",
-    "knockRoom": "knocking arrives with the rooms-core issue",
-    "pingAppservice": "application services arrive with their own issue",
-    "updateAppserviceRoomDirectoryVisibility": "application services arrive with their own issue",
+_FEDERATION_LATER = "arrives with the rest of the federation issue"
+
+UNIMPLEMENTED: dict[str, dict[str, str]] = {
+    "client-server": {
+        "requestTokenToRegisterEmail": "no e-mail delivery: third-party IDs are not supported",
+        "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
+        "requestTokenToResetPasswordEmail": "no e-mail delivery",
+        "requestTokenToResetPasswordMSISDN": "no SMS delivery",
+        "knockRoom": "knocking arrives with the rooms-core issue",
+        "pingAppservice": "application services arrive with their own issue",
+        "updateAppserviceRoomDirectoryVisibility": "application services arrive with their issue",
+    },
+    "server-server": {op: _FEDERATION_LATER for op in (
+        "backfillRoom", "getMissingPreviousEvents", "getEventAuth", "getRoomState",
+        "getRoomStateIds", "getEvent", "getEventByTimestamp", "sendInviteV1", "sendInviteV2",
+        "makeJoin", "sendJoinV2", "makeKnock", "sendKnock", "makeLeave", "sendLeaveV2",
+        "getPublicRooms", "queryPublicRooms", "exchangeThirdPartyInvite",
+        "onBindThirdPartyIdentifier", "sendTransaction", "getWellKnown", "sendJoinV1",
+        "sendLeaveV1", "queryInfo", "queryProfile", "queryRoomDirectory", "getUserDevices",
+        "claimUserEncryptionKeys", "queryUserEncryptionKeys", "getSpaceHierarchy",
+        "exchangeOpenIdToken", "getContent", "getContentThumbnail", "askPolicyServerToSign",
+    )},
 }
 
-# Whole API families not served yet. The application-service API is served by
-# application services, never by a homeserver, so it is not routed at all.
-UNIMPLEMENTED_FAMILIES: dict[str, str] = {
-    "server-server": "federation arrives with the federation issue",
-}
+# The application-service API is served by application services, never by a homeserver.
 SERVED_FAMILIES = ("client-server", "server-server")

@@ -28,6 +28,8 @@ CORS_HEADERS = [
 ]
 
 Authenticator = Callable[[str], Awaitable[Requester | None]]
+# Checks a federation request's X-Matrix signature; returns the origin server name.
+ServerAuthenticator = Callable[[str | None, str, str, Any], Awaitable[str]]
 RateLimiter = Callable[[Route, Request], None]
 
 
@@ -35,10 +37,12 @@ class MatrixApp:
     """An ASGI callable serving one route table."""
 
     def __init__(
-        self, routes: RouteTable, *, authenticate: Authenticator, rate_limit: RateLimiter
+        self, routes: RouteTable, *, authenticate: Authenticator, rate_limit: RateLimiter,
+        authenticate_server: ServerAuthenticator | None = None,
     ) -> None:
         self._routes = routes
         self._authenticate = authenticate
+        self._authenticate_server = authenticate_server
         self._rate_limit = rate_limit
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -77,12 +81,18 @@ class MatrixApp:
         self, route: Route, raw_params: dict[str, str], scope: dict, receive: Callable
     ) -> Request:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        requester = await self._requester(route, headers, query)
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        query = parse_qs(raw_query, keep_blank_values=True)
         validator = route.validator
+        raw_body = await _read_body(receive) if validator.has_body else b""
+        origin = None
+        if "signedRequest" in route.operation.security_schemes:
+            origin = await self._origin(route, scope, headers, raw_query, raw_body)
+            requester = None
+        else:
+            requester = await self._requester(route, headers, query)
         path_values = validator.path_params(raw_params)
         query_values = validator.query_params(query)
-        raw_body = await _read_body(receive) if validator.has_body else b""
         body = validator.body(raw_body)
         client = scope.get("client") or ("", 0)
         return Request(
@@ -93,7 +103,23 @@ class MatrixApp:
             requester=requester,
             client_ip=client[0],
             headers=headers,
+            origin=origin,
         )
+
+    async def _origin(self, route: Route, scope: dict, headers: dict[str, str], raw_query: str,
+                      raw_body: bytes) -> str:
+        """The federation peer that signed this request (X-Matrix), or 401 M_UNAUTHORIZED."""
+        if self._authenticate_server is None:
+            raise errors.unrecognized("Federation is not enabled on this listener.")
+        try:
+            content = json.loads(raw_body) if raw_body.strip() else None
+        except ValueError:
+            raise errors.not_json() from None
+        uri = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        if raw_query:
+            uri += "?" + raw_query
+        return await self._authenticate_server(headers.get("authorization"),
+                                               route.operation.method, uri, content)
 
     async def _requester(
         self, route: Route, headers: dict[str, str], query: dict[str, list[str]]

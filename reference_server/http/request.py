@@ -28,6 +28,13 @@ class Request:
     requester: Requester | None
     client_ip: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    origin: str | None = None  # the signing server, for federation requests
+
+    @property
+    def server(self) -> str:
+        """The calling server; only federation handlers use this."""
+        assert self.origin is not None, "operation requires a signed federation request"
+        return self.origin
 
     @property
     def user(self) -> Requester:

@@ -55,13 +55,13 @@ def build_route_table(
     operations: Iterable[Operation],
     handler_objects: Mapping[str, Iterable[object]],
     *,
-    unimplemented: Iterable[str],
+    unimplemented: Mapping[str, Iterable[str]],
     enabled_mscs: set[int],
 ) -> RouteTable:
     """Bind each operation to the handler method named after it, within its API family
     (operationIds are unique per family only: the spec reuses some across families)."""
     handlers = {family: _collect_handlers(objs) for family, objs in handler_objects.items()}
-    skipped = set(unimplemented)
+    skipped = {(family, op) for family, ops in unimplemented.items() for op in ops}
     routes: list[Route] = []
     missing: list[str] = []
     for operation in operations:
@@ -69,7 +69,7 @@ def build_route_table(
             continue
         handler = handlers.get(operation.family, {}).get(snake_case(operation.operation_id))
         if handler is None:
-            if operation.operation_id not in skipped:
+            if (operation.family, operation.operation_id) not in skipped:
                 missing.append(f"{operation.feature}: {operation.operation_id}")
             continue
         routes.append(

@@ -94,7 +94,8 @@ class OperationValidator:
         except (ValueError, UnicodeDecodeError):
             raise errors.not_json() from None
         if not isinstance(value, dict):
-            raise errors.not_json("The request body must be a JSON object.")
+            # Valid JSON of the wrong shape: M_BAD_JSON, not M_NOT_JSON (common error codes).
+            raise errors.bad_json("The request body must be a JSON object.")
         error = _first_error(self._body, value)
         if error is not None:
             raise _body_error(error)

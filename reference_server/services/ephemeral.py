@@ -54,7 +54,8 @@ class AccountDataService:
 
     def put(self, user_id: UserId, room_id: RoomId | None, data_type: str, content: JsonDict) -> None:
         if data_type in SERVER_MANAGED_TYPES:
-            raise errors.MatrixError(400, "M_BAD_JSON",
+            # Spec (client config, server behaviour): refused with 405, errcode M_BAD_JSON.
+            raise errors.MatrixError(405, "M_BAD_JSON",
                                      f"{data_type} is managed by the server and cannot be set here.")
         with self._db.transaction():
             self._store.put(user_id, room_id, data_type, content)

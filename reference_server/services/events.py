@@ -14,14 +14,15 @@ from .. import errors
 from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
 from ..protocol.canonical_json import encode_canonical_json
 from ..protocol.events import build_pdu
+from ..protocol.power_levels import named_power_level, power_level_of
 from ..protocol.room_versions import RoomVersion, room_version
 from ..protocol.server_acl import InvalidAcl, parse_acl
 from ..protocol.signing import SigningKey
 from ..storage.database import Database
-from ..storage.events import EventStore, StoredEvent
+from ..storage.events import EventStore, StoredEvent, Transaction
 from ..storage.rooms import RoomStore
 from ..storage.state import StateMap, StateStore
-from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
+from ..types import EventId, JsonDict, RoomId, UserId
 from .clock import now_ms
 from .notifier import Notifier
 
@@ -37,7 +38,7 @@ class NewEvent:
     content: JsonDict
     state_key: str | None = None
     redacts: EventId | None = None
-    txn: tuple[UserId, DeviceId, str] | None = None
+    txn: Transaction | None = None
 
 
 class RoomEvents:
@@ -98,7 +99,7 @@ class RoomEvents:
         return self.persist(room_id, event_id, pdu, txn=new.txn)
 
     def persist(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
-                txn: tuple[UserId, DeviceId, str] | None = None) -> StoredEvent:
+                txn: Transaction | None = None) -> StoredEvent:
         """Store an authorised event at the head of the room: state, membership, extremities."""
         prev_events = self.events.forward_extremities(room_id)
         prev_group = self._group_after(prev_events)
@@ -162,6 +163,23 @@ class RoomEvents:
                             state_key: str = "") -> JsonDict | None:
         event_id = self.state.current_event_id(room_id, event_type, state_key)
         return self._pdu(event_id) if event_id else None
+
+    def check_may_redact(self, room_id: RoomId, sender: UserId, target_id: EventId) -> None:
+        """Another user's event needs the room's `redact` level (client-server, redaction).
+
+        From room v3 the auth rules leave this to the redacting server ("Handling
+        redactions"), so it is checked here, before the redaction is sent.
+        """
+        target = self.events.get(target_id)
+        if target is None or target.pdu.get("sender") == sender:
+            return
+        version = self.version(room_id)
+        power = self.current_state_event(room_id, "m.room.power_levels")
+        content = power["content"] if power else None
+        create = self.current_state_event(room_id, "m.room.create")
+        if power_level_of(sender, content, create, version) < \
+                named_power_level("redact", content, version):
+            raise errors.forbidden("Redacting other users' events needs the redact power level.")
 
 
 def _check_content(new: NewEvent) -> None:

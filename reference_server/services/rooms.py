@@ -94,7 +94,10 @@ class RoomCreator:
         if not version.implicit_room_creator:
             content["creator"] = creator
         if version.room_id_from_create_event:
-            additional = body.get("additional_creators")
+            additional = list(content.get("additional_creators") or [])
+            if body.get("preset") == "trusted_private_chat":
+                # createRoom step 3: invitees SHOULD be appended to additional_creators.
+                additional += [u for u in body.get("invite", []) if u not in additional]
             if additional:
                 content["additional_creators"] = additional
             new = NewEvent(creator, "m.room.create", content, state_key="")
@@ -114,7 +117,7 @@ class RoomCreator:
         users: JsonDict = {}
         if not version.creators_have_infinite_power:
             users[creator] = 100
-        if preset == "trusted_private_chat":
+        if preset == "trusted_private_chat" and not version.creators_have_infinite_power:
             for invitee in body.get("invite", []):
                 users[invitee] = 100
         content: JsonDict = {

@@ -111,7 +111,9 @@ class RoomReader:
         for member in self._events.state.joined_members(room_id):
             event_id = self._events.state.current_event_id(room_id, "m.room.member", member)
             content = self._events.events.get(event_id).pdu["content"]
-            joined[member] = {k: content[k] for k in ("displayname", "avatar_url")
+            # RoomMember names the member event's `displayname` as `display_name`.
+            joined[member] = {out: content[k] for k, out in (("displayname", "display_name"),
+                                                             ("avatar_url", "avatar_url"))
                               if isinstance(content.get(k), str)}
         return joined
 

@@ -72,10 +72,10 @@ class DeviceStore:
         self._db = db
 
     def upsert(self, user_id: UserId, device_id: DeviceId, display_name: str | None) -> None:
+        """Creates the device if it is new; a known device keeps its name (spec: login)."""
         self._db.execute(
             "INSERT INTO devices (user_id, device_id, display_name) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id, device_id) DO UPDATE SET display_name ="
-            " coalesce(excluded.display_name, devices.display_name)",
+            " ON CONFLICT (user_id, device_id) DO NOTHING",
             (user_id, device_id, display_name),
         )
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
 from .database import Database
 
+# (user, device, endpoint path without the txnId, txnId): what identifies a retransmission
+# (client-server-api/#transaction-identifiers).
+Transaction = tuple[UserId, DeviceId, str, str]
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -26,15 +30,15 @@ class EventStore:
         self._cache_size = cache_size
 
     def insert(self, event_id: EventId, pdu: JsonDict, *, room_id: RoomId, stream_ordering: int,
-               state_group: int | None, txn: tuple[UserId, DeviceId, str] | None = None) -> None:
-        txn_user, txn_device, txn_id = txn if txn else (None, None, None)
+               state_group: int | None, txn: Transaction | None = None) -> None:
+        txn_user, txn_device, txn_path, txn_id = txn if txn else (None, None, None, None)
         self._db.execute(
             "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
-            " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_path, txn_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (stream_ordering, event_id, room_id, pdu["type"], pdu.get("state_key"), pdu["sender"],
              pdu["depth"], pdu["origin_server_ts"], state_group, json.dumps(pdu),
-             txn_user, txn_device, txn_id),
+             txn_user, txn_device, txn_path, txn_id),
         )
 
     def get(self, event_id: EventId) -> StoredEvent | None:
@@ -60,10 +64,11 @@ class EventStore:
                          (redaction_id, event_id))
         self._cache.pop(event_id, None)
 
-    def by_txn(self, user_id: UserId, device_id: DeviceId, txn_id: str) -> EventId | None:
+    def by_txn(self, user_id: UserId, device_id: DeviceId, path: str,
+               txn_id: str) -> EventId | None:
         return self._db.scalar(
-            "SELECT event_id FROM events WHERE txn_user = ? AND txn_device = ? AND txn_id = ?",
-            (user_id, device_id, txn_id))
+            "SELECT event_id FROM events WHERE txn_user = ? AND txn_device = ? AND txn_path = ?"
+            " AND txn_id = ?", (user_id, device_id, path, txn_id))
 
     def room_of(self, event_id: EventId) -> RoomId | None:
         return self._db.scalar("SELECT room_id FROM events WHERE event_id = ?", (event_id,))

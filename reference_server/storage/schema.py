@@ -133,4 +133,11 @@ MIGRATIONS: list[str] = [
         stream_id INTEGER NOT NULL
     )
     """,
+    # 2: transaction IDs are scoped to a device *and* an endpoint path
+    # (client-server-api/#transaction-identifiers), so the path joins the key.
+    """
+    ALTER TABLE events ADD COLUMN txn_path TEXT;
+    DROP INDEX events_txn;
+    CREATE UNIQUE INDEX events_txn ON events (txn_user, txn_device, txn_path, txn_id)
+    """,
 ]

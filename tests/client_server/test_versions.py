@@ -47,3 +47,29 @@ def test_registered_user_is_recognised_by_whoami(hs):
     if "device_id" in me:
         assert me["device_id"] == alice.device_id, (
             f"whoami names device {me['device_id']}, registration made {alice.device_id}")
+
+
+def test_versions_answers_authenticated_callers_too(hs):
+    """GET /versions also answers a caller who sends an access token.
+
+    Spec: client-server-api/#get_matrixclientversions — authentication is optional (since
+    v1.10 the answer may depend on it); an authenticated client still gets the versions.
+    """
+    alice = hs.register()
+    body = expect_ok(alice.do("GET", ["versions"], prefix="/_matrix/client"),
+                     "ask for the supported versions with an access token")
+    assert body["versions"], f"/versions lists no spec versions: {body}"
+
+
+def test_well_known_client_is_served_with_cors_headers(hs):
+    """A served /.well-known/matrix/client allows any origin to read it.
+
+    Spec: client-server-api/#well-known-uris — servers hosting the file SHOULD offer the
+    CORS headers of client-server-api/#web-browser-clients. A server that does not host
+    it answers 404, and the header is then not needed.
+    """
+    response = hs.client().do("GET", ["client"], prefix="/.well-known/matrix", auth=False)
+    origin = response.headers.get("access-control-allow-origin")
+    assert response.status_code == 404 or origin == "*", (
+        f"/.well-known/matrix/client answered {response.status_code} with "
+        f"Access-Control-Allow-Origin={origin!r}")

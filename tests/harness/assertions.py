@@ -86,3 +86,21 @@ def expect_status(response: httpx.Response, status: int) -> Any:
             pytrace=False,
         )
     return body_of(response)
+
+
+def expect_one_error(response: httpx.Response, *allowed: tuple[int, str]) -> JsonDict:
+    """Fails unless the answer is one of the `(status, errcode)` pairs the spec allows.
+
+    For the places where the spec lets a server choose, e.g. 403 or 404 for an unknown
+    user: `expect_one_error(resp, (403, "M_FORBIDDEN"), (404, "M_NOT_FOUND"))`.
+    """
+    body = body_of(response)
+    got_errcode = body.get("errcode") if isinstance(body, dict) else None
+    if (response.status_code, got_errcode) in allowed:
+        return body
+    wanted = " or ".join(f"{status} {errcode}" for status, errcode in allowed)
+    pytest.fail(
+        f"the spec allows {wanted}; the server answered {describe_answer(response)}"
+        f"\n  request: {describe_request(response)}",
+        pytrace=False,
+    )

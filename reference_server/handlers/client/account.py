@@ -99,7 +99,8 @@ class AccountHandlers:
         if requester is not None and user_id != requester.user_id:
             raise errors.forbidden("Authenticate as the account being deactivated.")
         self._accounts.deactivate(user_id)
-        return {"id_server_unbind_result": "no-support"}
+        # No 3PIDs are ever bound here, and with nothing to unbind the spec requires success.
+        return {"id_server_unbind_result": "success"}
 
     async def _password_uia(self, request: Request, expected: str | None) -> str:
         """UIA with m.login.password; returns the user the password proved."""
@@ -110,7 +111,11 @@ class AccountHandlers:
             password = auth.get("password")
             if not isinstance(password, str):
                 raise errors.bad_json("m.login.password needs a password.")
-            return await self._accounts.login_with_password(identifier, password)
+            user_id = await self._accounts.login_with_password(identifier, password)
+            if expected is not None and user_id != expected:
+                # A failed stage (401 with the flows), not a refusal the spec does not list.
+                raise errors.forbidden("Authenticate as the user of this access token.")
+            return user_id
         user_id = await self._uia.authenticate(request.body.get("auth"),
                                                flows=[["m.login.password"]],
                                                checks={"m.login.password": check})

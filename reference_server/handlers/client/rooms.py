@@ -79,6 +79,8 @@ class RoomHandlers:
     async def redact_event(self, request: Request) -> JsonDict:
         content = dict(request.body)
         content["redacts"] = request.path["eventId"]
+        self._events.check_may_redact(request.path["roomId"], request.user.user_id,
+                                      request.path["eventId"])
         event_id = self._send(request, "m.room.redaction", None, content,
                               redacts=request.path["eventId"])
         return {"event_id": event_id}
@@ -88,7 +90,7 @@ class RoomHandlers:
         user = request.user
         room_id = request.path["roomId"]
         txn_id = request.path.get("txnId")
-        txn = (user.user_id, user.device_id or "", txn_id) if txn_id else None
+        txn = (user.user_id, user.device_id or "", _txn_path(request), txn_id) if txn_id else None
         if txn is not None:
             existing = self._events.events.by_txn(*txn)
             if existing is not None:
@@ -147,3 +149,9 @@ class RoomHandlers:
             request.path["roomId"], request.path["eventId"], user.user_id, user.device_id,
             limit=request.query.get("limit", 10),
             event_filter=(lambda pdu: event_allowed(room_filter, pdu)) if room_filter else None)
+
+
+def _txn_path(request: Request) -> str:
+    """The endpoint and path parameters other than the txnId: a retry must match them all."""
+    params = sorted((k, v) for k, v in request.path.items() if k != "txnId")
+    return "\n".join([request.operation_id, *(f"{k}={v}" for k, v in params)])

@@ -55,6 +55,8 @@ class SyncHandlers:
         self._require_joined(room_id, request.user.user_id)
         self._event_in_room(room_id, event_id)
         thread_id = request.body.get("thread_id")
+        if thread_id == "":
+            raise errors.invalid_param("thread_id must be a non-empty string.")
         if receipt_type == "m.fully_read" and thread_id is not None:
             raise errors.bad_json("m.fully_read receipts cannot carry a thread_id.")
         self._receipts.post(room_id, request.user.user_id, receipt_type, event_id, thread_id)
