@@ -47,11 +47,14 @@ async def _serve(config: Config) -> None:
     async with trio.open_nursery() as nursery:
         stop = trio.Event()
         nursery.start_soon(_wait_for_signal, stop)
+        for task in homeserver.background:
+            await nursery.start(task)
         await nursery.start(lambda task_status: serve(
             homeserver.app, hyper, shutdown_trigger=stop.wait, task_status=task_status))
         for url, kind in announced:
             print(f"listening on {url} for {kind} as {config.server_name}", flush=True)
         await stop.wait()
+        nursery.cancel_scope.cancel()
     homeserver.db.close()
 
 

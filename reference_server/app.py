@@ -2,6 +2,7 @@
 """The composition root: builds every store, service and handler, and nothing else does."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import api
@@ -18,7 +19,14 @@ from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, Prof
 from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
+from .federation.pdu_checks import PduChecker
+from .federation.sender import FederationSender
 from .handlers.federation.keys import KeyHandlers
+from .handlers.federation.membership import FederationMembershipHandlers
+from .handlers.federation.transactions import TransactionHandlers
+from .services.federation_membership import FederatedMembership
+from .services.remote_events import RemoteEvents
+from .storage.outbox import OutboxStore
 from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED
 from .http.asgi import MatrixApp
 from .http.routing import build_route_table
@@ -53,10 +61,11 @@ from .storage.state import StateStore
 
 @dataclass
 class Homeserver:
-    """What `__main__` needs to run the server: the ASGI app and what to close."""
+    """What `__main__` needs to run the server: the ASGI app, background tasks, what to close."""
 
     app: MatrixApp
     db: Database
+    background: list[Callable[..., Awaitable[None]]]
 
 
 def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
@@ -123,7 +132,20 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ca_file=config.federation_ca_file,
         allow_private_addresses=config.federation_allow_private_addresses)
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
-    federation_handlers = [KeyHandlers(server_name=server_name, key=key, keyring=keyring)]
+    sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
+                              server_name=server_name, clock=now_ms)
+    room_events.send_new_events_with(sender)
+    remote = RemoteEvents(room_events=room_events, checker=PduChecker(keyring))
+
+    def is_member_room(room_id: str) -> bool:
+        return rooms.version(room_id) is not None
+
+    federation_handlers = [
+        KeyHandlers(server_name=server_name, key=key, keyring=keyring),
+        FederationMembershipHandlers(membership=FederatedMembership(
+            room_events=room_events, remote=remote, server_name=server_name, signing_key=key)),
+        TransactionHandlers(remote=remote, typing=typing, is_member_room=is_member_room),
+    ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,
                                             "server-server": federation_handlers},
@@ -133,4 +155,4 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                     rate_limit=RateLimiter(enabled=config.rate_limits_enabled),
                     authenticate_server=FederationAuthenticator(keyring=keyring,
                                                                 server_name=server_name))
-    return Homeserver(app=app, db=db)
+    return Homeserver(app=app, db=db, background=[sender.run])

@@ -21,9 +21,9 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
     "server-server": {op: _FEDERATION_LATER for op in (
         "backfillRoom", "getMissingPreviousEvents", "getEventAuth", "getRoomState",
         "getRoomStateIds", "getEvent", "getEventByTimestamp", "sendInviteV1", "sendInviteV2",
-        "makeJoin", "sendJoinV2", "makeKnock", "sendKnock", "makeLeave", "sendLeaveV2",
+        "makeKnock", "sendKnock", "sendLeaveV2",
         "getPublicRooms", "queryPublicRooms", "exchangeThirdPartyInvite",
-        "onBindThirdPartyIdentifier", "sendTransaction", "getWellKnown", "sendJoinV1",
+        "onBindThirdPartyIdentifier", "getWellKnown", "sendJoinV1",
         "sendLeaveV1", "queryInfo", "queryProfile", "queryRoomDirectory", "getUserDevices",
         "claimUserEncryptionKeys", "queryUserEncryptionKeys", "getSpaceHierarchy",
         "exchangeOpenIdToken", "getContent", "getContentThumbnail", "askPolicyServerToSign",

@@ -9,6 +9,7 @@ the authorization rules, and persists it with its state group in one transaction
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from .. import errors
 from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
@@ -51,6 +52,11 @@ class RoomEvents:
         self._notifier = notifier
         self._server_name = server_name
         self._key = signing_key
+        self._outbound: Outbound | None = None
+
+    def send_new_events_with(self, outbound: Outbound) -> None:
+        """Let federation queue each new local event for the other servers in its room."""
+        self._outbound = outbound
 
     def version(self, room_id: RoomId) -> RoomVersion:
         identifier = self._rooms.version(room_id)
@@ -61,7 +67,8 @@ class RoomEvents:
         return version
 
     def build(self, room_id: RoomId | None, version: RoomVersion, new: NewEvent,
-              current: StateMap, prev_events: list[EventId]) -> tuple[EventId, JsonDict]:
+              current: StateMap, prev_events: list[EventId], *,
+              origin: str | None = None) -> tuple[EventId, JsonDict]:
         """Build, size-check and authorise a PDU against `current` state; nothing is stored."""
         _check_content(new)
         auth_keys = auth_types_for_event(new.event_type, new.sender, new.state_key,
@@ -71,7 +78,7 @@ class RoomEvents:
         event_id, pdu = build_pdu(
             version=version, room_id=room_id, sender=new.sender, event_type=new.event_type,
             content=new.content, prev_events=prev_events, auth_events=auth_ids, depth=depth,
-            origin_server_ts=now_ms(), origin=self._server_name, key=self._key,
+            origin_server_ts=now_ms(), origin=origin or self._server_name, key=self._key,
             state_key=new.state_key, redacts=new.redacts,
             edge_hashes={e: self._pdu(e).get("hashes", {}) for e in [*prev_events, *auth_ids]}
             if version.event_id_in_pdu else None,
@@ -119,10 +126,58 @@ class RoomEvents:
             self.events.set_forward_extremities(room_id, [event_id])
             if pdu["type"] == "m.room.redaction":
                 self._apply_redaction(room_id, pdu, event_id)
+            destinations = self._queue_outbound(room_id, pdu)
         self._notifier.notify()
+        if destinations:
+            self._outbound.flush(destinations)
         stored = self.events.get(event_id)
         assert stored is not None
         return stored
+
+    def _queue_outbound(self, room_id: RoomId, pdu: JsonDict) -> set[str]:
+        """Servers that must receive a local event: those with joined members, and the
+        server of a membership event's target."""
+        if self._outbound is None or pdu.get("origin", self._server_name) != self._server_name:
+            return set()
+        servers = {_server_of(u) for u in self.state.joined_members(room_id)}
+        if pdu["type"] == "m.room.member":
+            servers.add(_server_of(pdu["state_key"]))
+        servers.discard(self._server_name)
+        servers.discard("")
+        self._outbound.queue(servers, "pdu", pdu)
+        return servers
+
+    def persist_placed(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
+                       state_before: StateMap, extremities: list[EventId],
+                       current_state: StateMap) -> StoredEvent:
+        """Store an event whose place in the DAG was worked out by the caller.
+
+        Used for events from other servers, which may fork the room: the caller gives
+        the state before the event (resolved across its prev_events), the room's new
+        forward extremities and its new current state (resolved across them).
+        """
+        state_after = dict(state_before)
+        if pdu.get("state_key") is not None:
+            state_after[(pdu["type"], pdu["state_key"])] = event_id
+        old_current = self.state.current_state(room_id)
+        with self._db.transaction():
+            stream = self._db.next_stream_id()
+            group = self.state.create_group(room_id, None, state_after)
+            self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
+                               state_group=group)
+            self.events.set_forward_extremities(room_id, extremities)
+            for key, current_id in current_state.items():
+                if old_current.get(key) == current_id:
+                    continue
+                self.state.set_current(room_id, key[0], key[1], current_id)
+                if key[0] == "m.room.member":
+                    member = self._pdu(current_id)
+                    self.state.set_membership(room_id, key[1], member["content"]["membership"],
+                                              current_id, stream)
+            if pdu["type"] == "m.room.redaction":
+                self._apply_redaction(room_id, pdu, event_id)
+        self._notifier.notify()
+        return self.events.get(event_id)
 
     def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
         target_id = pdu.get("redacts") or pdu["content"].get("redacts")
@@ -180,6 +235,15 @@ class RoomEvents:
         if power_level_of(sender, content, create, version) < \
                 named_power_level("redact", content, version):
             raise errors.forbidden("Redacting other users' events needs the redact power level.")
+
+
+class Outbound(Protocol):
+    def queue(self, destinations: set[str], kind: str, body: JsonDict) -> None: ...
+    def flush(self, destinations: set[str]) -> None: ...
+
+
+def _server_of(user_id: str) -> str:
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
 
 
 def _check_content(new: NewEvent) -> None:

@@ -140,4 +140,14 @@ MIGRATIONS: list[str] = [
     DROP INDEX events_txn;
     CREATE UNIQUE INDEX events_txn ON events (txn_user, txn_device, txn_path, txn_id)
     """,
+    # 3: the federation outbox: PDUs and EDUs waiting to be sent, per destination
+    """
+    CREATE TABLE federation_outbox (
+        id INTEGER PRIMARY KEY,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX federation_outbox_destination ON federation_outbox (destination, id)
+    """,
 ]

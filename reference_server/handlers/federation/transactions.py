@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: Apache-2.0
+"""transactions.yaml: PDUs and EDUs pushed to us by other servers."""
+from __future__ import annotations
+
+import logging
+
+from ... import errors
+from ...federation.pdu_checks import PduRejected
+from ...http.request import Request
+from ...services.remote_events import RemoteEvents
+from ...services.typing import TypingService
+from ...types import JsonDict
+
+log = logging.getLogger(__name__)
+
+
+class TransactionHandlers:
+    def __init__(self, *, remote: RemoteEvents, typing: TypingService, is_member_room) -> None:
+        self._remote = remote
+        self._typing = typing
+        self._is_member_room = is_member_room
+        self._seen: dict[tuple[str, str], JsonDict] = {}
+
+    async def send_transaction(self, request: Request) -> JsonDict:
+        origin, txn_id = request.server, request.path["txnId"]
+        if (origin, txn_id) in self._seen:
+            return self._seen[(origin, txn_id)]  # a retried transaction: same answer
+        results: JsonDict = {}
+        for pdu in request.body.get("pdus", []):
+            event_id, result = await self._one_pdu(pdu)
+            if event_id:
+                results[event_id] = result
+        for edu in request.body.get("edus", []):
+            self._one_edu(origin, edu)
+        answer = {"pdus": results}
+        self._seen[(origin, txn_id)] = answer
+        return answer
+
+    async def _one_pdu(self, pdu: JsonDict) -> tuple[str | None, JsonDict]:
+        room_id = pdu.get("room_id") if isinstance(pdu, dict) else None
+        if not isinstance(room_id, str) or not self._is_member_room(room_id):
+            return None, {}
+        try:
+            stored = await self._remote.receive(room_id, pdu)
+        except PduRejected as error:
+            return self._remote.event_id_of(room_id, pdu), {"error": str(error)}
+        except errors.MatrixError as error:
+            return self._remote.event_id_of(room_id, pdu), {"error": error.message}
+        return stored.event_id, {}
+
+    def _one_edu(self, origin: str, edu: JsonDict) -> None:
+        if not isinstance(edu, dict):
+            return
+        content = edu.get("content") or {}
+        if edu.get("edu_type") == "m.typing":
+            user_id, room_id = content.get("user_id"), content.get("room_id")
+            if isinstance(user_id, str) and user_id.endswith(":" + origin) and \
+                    isinstance(room_id, str) and self._is_member_room(room_id):
+                self._typing.set_typing(room_id, user_id, bool(content.get("typing")), 30000)
