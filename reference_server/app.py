@@ -89,7 +89,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     profiles = ProfileService(db=db, store=ProfileStore(db), room_events=room_events,
                               user_exists=accounts.exists)
     membership = MembershipService(db=db, room_events=room_events, aliases=aliases,
-                                   profile_of=profiles.member_fields, user_exists=accounts.exists)
+                                   profile_of=profiles.member_fields, user_exists=accounts.exists,
+                                   is_local=accounts.is_local)
     creator = RoomCreator(db=db, rooms=rooms, aliases=aliases, room_events=room_events,
                           server_name=server_name, profile_of=profiles.member_fields)
     reader = RoomReader(room_events=room_events, formatter=ClientEventFormatter(events),

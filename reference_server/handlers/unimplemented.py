@@ -14,7 +14,6 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
-        "knockRoom": "knocking arrives with the rooms-core issue",
         "pingAppservice": "application services arrive with their own issue",
         "updateAppserviceRoomDirectoryVisibility": "application services arrive with their issue",
     },

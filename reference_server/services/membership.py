@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import errors
+from ..protocol.power_levels import named_power_level, power_level_of
 from ..storage.database import Database
 from ..storage.rooms import AliasStore
 from ..types import EventId, JsonDict, RoomId, UserId
@@ -22,13 +23,14 @@ STRIPPED_STATE_TYPES = ("m.room.create", "m.room.join_rules", "m.room.name", "m.
 
 class MembershipService:
     def __init__(self, *, db: Database, room_events: RoomEvents, aliases: AliasStore,
-                 profile_of: Callable[[UserId], JsonDict], user_exists: Callable[[UserId], bool]
-                 ) -> None:
+                 profile_of: Callable[[UserId], JsonDict], user_exists: Callable[[UserId], bool],
+                 is_local: Callable[[UserId], bool]) -> None:
         self._db = db
         self._events = room_events
         self._aliases = aliases
         self._profile = profile_of
         self._user_exists = user_exists
+        self._is_local = is_local
 
     def resolve_room(self, room_id_or_alias: str) -> RoomId:
         if room_id_or_alias.startswith("#"):
@@ -47,8 +49,52 @@ class MembershipService:
             content["reason"] = reason
         if current == "join":
             return room_id  # joining again is a no-op the spec allows
+        if current != "invite":
+            authoriser = self._restricted_join_authoriser(room_id, user_id)
+            if authoriser is not None:
+                content["join_authorised_via_users_server"] = authoriser
         self._send(room_id, user_id, content, user_id)
         return room_id
+
+    def knock(self, user_id: UserId, room_id_or_alias: str, *, reason: str | None = None
+              ) -> RoomId:
+        """Ask to join (client-server, knocking); the room's rules decide if knocking is allowed."""
+        room_id = self.resolve_room(room_id_or_alias)
+        current = self._membership(room_id, user_id)
+        if current in ("join", "invite", "ban"):
+            raise errors.forbidden(f"You cannot knock while your membership is {current}.")
+        content = {"membership": "knock", **self._profile(user_id)}
+        if reason:
+            content["reason"] = reason
+        self._send(room_id, user_id, content, user_id)
+        return room_id
+
+    def _restricted_join_authoriser(self, room_id: RoomId, user_id: UserId) -> UserId | None:
+        """For restricted rooms (v8+): a local member able to invite, if the user meets an
+        `allow` condition (spec: client-server, restricted rooms). None when not restricted."""
+        version = self._events.version(room_id)
+        rules = self._events.current_state_event(room_id, "m.room.join_rules")
+        rule = rules["content"].get("join_rule") if rules else None
+        restricted = (rule == "restricted" and version.restricted_join_rule) or (
+            rule == "knock_restricted" and version.knock_restricted_join_rule)
+        if not restricted:
+            return None
+        allowed = [entry.get("room_id") for entry in rules["content"].get("allow", [])
+                   if isinstance(entry, dict) and entry.get("type") == "m.room_membership"]
+        if not any(self._membership(r, user_id) == "join" for r in allowed
+                   if isinstance(r, str)):
+            return None  # the auth rules will refuse the join (unless the rule also allows it)
+        return self._member_who_can_invite(room_id, version)
+
+    def _member_who_can_invite(self, room_id: RoomId, version) -> UserId | None:
+        power = self._events.current_state_event(room_id, "m.room.power_levels")
+        create = self._events.current_state_event(room_id, "m.room.create")
+        content = power["content"] if power else None
+        needed = named_power_level("invite", content, version)
+        for member in self._events.state.joined_members(room_id):
+            if self._is_local(member) and power_level_of(member, content, create, version) >= needed:
+                return member
+        return None
 
     def invite(self, sender: UserId, room_id: RoomId, target: UserId, *,
                reason: str | None = None, is_direct: bool = False) -> None:

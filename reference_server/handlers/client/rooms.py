@@ -35,6 +35,11 @@ class RoomHandlers:
                                         reason=request.body.get("reason"))
         return {"room_id": room_id}
 
+    async def knock_room(self, request: Request) -> JsonDict:
+        room_id = self._membership.knock(request.user.user_id, request.path["roomIdOrAlias"],
+                                         reason=request.body.get("reason"))
+        return {"room_id": room_id}
+
     async def invite_user(self, request: Request) -> JsonDict:
         self._membership.invite(request.user.user_id, request.path["roomId"],
                                 request.body["user_id"], reason=request.body.get("reason"))
