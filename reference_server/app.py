@@ -23,6 +23,9 @@ from .federation.pdu_checks import PduChecker
 from .federation.sender import FederationSender
 from .handlers.federation.keys import KeyHandlers
 from .handlers.federation.membership import FederationMembershipHandlers
+from .handlers.federation.queries import FederationQueryHandlers
+from .handlers.federation.reads import FederationReadHandlers
+from .services.federation_reads import FederationReads
 from .handlers.federation.transactions import TransactionHandlers
 from .services.federation_membership import FederatedMembership
 from .services.remote_events import RemoteEvents
@@ -146,6 +149,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationMembershipHandlers(membership=FederatedMembership(
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key)),
         TransactionHandlers(remote=remote, typing=typing, is_member_room=is_member_room),
+        FederationReadHandlers(reads=FederationReads(room_events=room_events),
+                               server_name=server_name),
+        FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,

@@ -18,14 +18,11 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "updateAppserviceRoomDirectoryVisibility": "application services arrive with their issue",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
-        "backfillRoom", "getMissingPreviousEvents", "getEventAuth", "getRoomState",
-        "getRoomStateIds", "getEvent", "getEventByTimestamp", "sendInviteV1", "sendInviteV2",
-        "makeKnock", "sendKnock", "sendLeaveV2",
-        "getPublicRooms", "queryPublicRooms", "exchangeThirdPartyInvite",
-        "onBindThirdPartyIdentifier", "getWellKnown", "sendJoinV1",
-        "sendLeaveV1", "queryInfo", "queryProfile", "queryRoomDirectory", "getUserDevices",
-        "claimUserEncryptionKeys", "queryUserEncryptionKeys", "getSpaceHierarchy",
-        "exchangeOpenIdToken", "getContent", "getContentThumbnail", "askPolicyServerToSign",
+        "getEventByTimestamp", "sendInviteV1", "sendInviteV2", "makeKnock", "sendKnock",
+        "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
+        "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
+        "getSpaceHierarchy", "exchangeOpenIdToken", "getContent", "getContentThumbnail",
+        "askPolicyServerToSign",
     )},
 }
 
