@@ -28,7 +28,9 @@ from .handlers.federation.reads import FederationReadHandlers
 from .services.federation_reads import FederationReads
 from .handlers.federation.transactions import TransactionHandlers
 from .services.federation_membership import FederatedMembership
+from .services.joins import JoinService
 from .services.remote_events import RemoteEvents
+from .services.remote_join import RemoteJoiner
 from .storage.outbox import OutboxStore
 from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED
 from .http.asgi import MatrixApp
@@ -114,6 +116,27 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         if events.room_of(event_id) != room_id:
             raise errors.not_found("No such event in this room.")
 
+    federation = FederationClient(
+        server_name=server_name, key=key, verify_tls=config.federation_verify_tls,
+        ca_file=config.federation_ca_file,
+        allow_private_addresses=config.federation_allow_private_addresses)
+    keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
+    checker = PduChecker(keyring)
+
+    def is_resident(room_id: str) -> bool:
+        """This server takes part in the room: a local member, or the room was made here."""
+        if rooms.version(room_id) is None:
+            return False
+        create = room_events.current_state_event(room_id, "m.room.create")
+        return any(accounts.is_local(u) for u in state.joined_members(room_id)) or (
+            create is not None and accounts.is_local(create["sender"]))
+
+    joins = JoinService(membership=membership, client=federation, is_resident=is_resident,
+                        server_name=server_name,
+                        remote=RemoteJoiner(db=db, rooms=rooms, room_events=room_events,
+                                            client=federation, checker=checker,
+                                            server_name=server_name, signing_key=key,
+                                            profile_of=profiles.member_fields))
     handlers = [
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True
@@ -124,22 +147,17 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
-                     reader=reader, load_filter=filters.get),
+                     reader=reader, load_filter=filters.get, joins=joins),
         SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
                      load_filter=filters.get, event_in_room=event_in_room),
         DirectoryHandlers(directory=directory),
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
     ]
-    federation = FederationClient(
-        server_name=server_name, key=key, verify_tls=config.federation_verify_tls,
-        ca_file=config.federation_ca_file,
-        allow_private_addresses=config.federation_allow_private_addresses)
-    keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
-    remote = RemoteEvents(room_events=room_events, checker=PduChecker(keyring))
+    remote = RemoteEvents(room_events=room_events, checker=checker)
 
     def is_member_room(room_id: str) -> bool:
         return rooms.version(room_id) is not None

@@ -30,15 +30,17 @@ class EventStore:
         self._cache_size = cache_size
 
     def insert(self, event_id: EventId, pdu: JsonDict, *, room_id: RoomId, stream_ordering: int,
-               state_group: int | None, txn: Transaction | None = None) -> None:
+               state_group: int | None, txn: Transaction | None = None,
+               outlier: bool = False) -> None:
+        """Store an event; an outlier is known but has no place in the room's timeline."""
         txn_user, txn_device, txn_path, txn_id = txn if txn else (None, None, None, None)
         self._db.execute(
             "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
-            " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_path, txn_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_path, txn_id,"
+            " outlier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (stream_ordering, event_id, room_id, pdu["type"], pdu.get("state_key"), pdu["sender"],
              pdu["depth"], pdu["origin_server_ts"], state_group, json.dumps(pdu),
-             txn_user, txn_device, txn_path, txn_id),
+             txn_user, txn_device, txn_path, txn_id, int(outlier)),
         )
 
     def get(self, event_id: EventId) -> StoredEvent | None:
@@ -85,7 +87,7 @@ class EventStore:
         rows = self._db.all(
             "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
             f" WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
-            f" ORDER BY stream_ordering {order} LIMIT ?",
+            f" AND outlier = 0 ORDER BY stream_ordering {order} LIMIT ?",
             (room_id, after, upto, limit))
         return [_stored(row) for row in rows]
 
@@ -95,7 +97,7 @@ class EventStore:
         marks = ",".join("?" * len(room_ids))
         rows = self._db.all(
             f"SELECT DISTINCT room_id FROM events WHERE room_id IN ({marks})"
-            " AND stream_ordering > ? AND stream_ordering <= ?", (*room_ids, after, upto))
+            " AND stream_ordering > ? AND stream_ordering <= ? AND outlier = 0", (*room_ids, after, upto))
         return {row["room_id"] for row in rows}
 
     def forward_extremities(self, room_id: RoomId) -> list[EventId]:

@@ -150,4 +150,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX federation_outbox_destination ON federation_outbox (destination, id)
     """,
+    # 4: outliers — events known only as state or auth events of a remote join, with no
+    # place in our timeline
+    """
+    ALTER TABLE events ADD COLUMN outlier INTEGER NOT NULL DEFAULT 0
+    """,
 ]

@@ -119,7 +119,7 @@ def test_long_poll_returns_early_when_an_event_arrives(hs):
     room = alice.create_room(preset="public_chat")
     bob.join(room)
     since = bob.sync_until(joined_to(room))["next_batch"]
-    sent: list[str] = []
+    wake_up = timeline_has(room, predicate=lambda e: e.get("content", {}).get("body") == "wake up")
 
     def long_poll_until_the_event() -> list[dict]:
         """Long-polls (60 s each) from `since`; unrelated early answers just continue."""
@@ -127,18 +127,18 @@ def test_long_poll_returns_early_when_an_event_arrives(hs):
         while len(answers) < 5:
             answers.append(bob.sync(since=token, timeout=60000))
             token = answers[-1]["next_batch"]
-            if sent and timeline_has(room, sent[0])(answers[-1]) is None:
+            if wake_up(answers[-1]) is None:
                 break
         return answers
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         started = time.monotonic()
         waiting = pool.submit(long_poll_until_the_event)
-        sent.append(alice.send(room, text("wake up")))
+        event_id = alice.send(room, text("wake up"))
         answers = waiting.result(timeout=400)
         elapsed = time.monotonic() - started
-    assert timeline_has(room, sent[0])(answers[-1]) is None, (
-        f"{len(answers)} long-polls ended without the new event {sent[0]}")
+    assert timeline_has(room, event_id)(answers[-1]) is None, (
+        f"{len(answers)} long-polls ended without the new event {event_id}")
     assert elapsed < 30, (
         f"the long-poll took {elapsed:.1f} s; it should end as soon as the event arrived")
 

@@ -80,6 +80,7 @@ class FakeHomeserver:
         self._changed = threading.Condition()
         self._connections: set[ssl.SSLSocket] = set()
         self._thread: threading.Thread | None = None
+        self._clients: list[FederationClient] = []
         host = public_host or ("127.0.0.1" if _is_wildcard(bind) else bind)
         self._server = _TLSServer((bind.strip("[]"), port), self)
         self.port = self._server.server_address[1]
@@ -106,6 +107,8 @@ class FakeHomeserver:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        for client in self._clients:
+            client.close()
         for connection in list(self._connections):
             try:
                 connection.shutdown(socket.SHUT_RDWR)
@@ -160,7 +163,9 @@ class FakeHomeserver:
         if self.target is None:
             raise RuntimeError("this peer has no target; make it with the fake_homeserver "
                                "fixture or pass target=FederationTarget(...)")
-        return FederationClient.for_peer(self, self.target, **options)
+        client = FederationClient.for_peer(self, self.target, **options)
+        self._clients.append(client)
+        return client
 
     # -- waiting and faults --------------------------------------------------------------
 
@@ -170,12 +175,18 @@ class FakeHomeserver:
             self.errors.append(message)
             self._changed.notify_all()
 
+    def unreported_faults(self) -> str:
+        """The faults no failure has shown yet, as one message ("" if none)."""
+        new, self._reported = self.errors[self._reported:], len(self.errors)
+        if not new:
+            return ""
+        return f"fake homeserver {self.server_name}:\n" + "\n".join(f"  - {e}" for e in new)
+
     def check(self) -> None:
         """Fails the test now if faults were recorded that no failure has shown yet."""
-        new, self._reported = self.errors[self._reported:], len(self.errors)
-        if new:
-            pytest.fail(f"fake homeserver {self.server_name}:\n" +
-                        "\n".join(f"  - {line}" for line in new), pytrace=False)
+        message = self.unreported_faults()
+        if message:
+            pytest.fail(message, pytrace=False)
 
     def wait_until(self, condition: Callable[[], Any], *, timeout: float = 10.0,
                    what: str | None = None) -> Any:
@@ -261,8 +272,10 @@ class FakeHomeserver:
         schema = operation.request_schema if operation else None
         if schema is None or request.json is None:
             return
-        validator = validators.setdefault(operation.operation_id, Draft202012Validator(
-            schema, format_checker=_format_checker()))
+        validator = validators.get(operation.operation_id)
+        if validator is None:
+            validator = Draft202012Validator(schema, format_checker=_format_checker())
+            validators[operation.operation_id] = validator
         error = next(iter(validator.iter_errors(request.json)), None)
         if error is not None:
             raise Answer(400, "M_BAD_JSON", f"the body does not match the request schema of "

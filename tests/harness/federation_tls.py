@@ -62,9 +62,12 @@ class PeerCA:
                 self._contexts[names] = context
         return context
 
-    def client_context(self) -> ssl.SSLContext:
-        """A client-side TLS context that trusts this CA (and nothing else)."""
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    def client_context(self, *, system_roots: bool = False) -> ssl.SSLContext:
+        """A client-side TLS context trusting this CA (and the system's, if asked)."""
+        if system_roots:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, checks host names
         self._ca.configure_trust(context)
         return context
 

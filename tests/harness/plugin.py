@@ -10,12 +10,18 @@ line per test. Tests see only the `hs` fixture and the client it makes.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.harness import expectations, requirements, results
+from tests.harness.federation_client import FederationClient, FederationTarget
+from tests.harness.federation_handlers import handle_keys
+from tests.harness.federation_peers import PeerFactory, make_target
+from tests.harness.federation_tls import PeerCA
 from tests.harness.homeserver import Homeserver, RegistrationMode
 from tests.harness.schema import RECORDER, known_features
 from tests.harness.server import PROJECT_ROOT, ReferenceServer, ServerError, describe_log
@@ -27,7 +33,15 @@ OPTIONS = [
     ("--server-name", "MATRIX_SERVER_NAME", "NAME",
      "the target's server name (default: learned from a registered user's ID)"),
     ("--federation-url", "MATRIX_FEDERATION_URL", "URL",
-     "where the target's federation API answers (default: resolved from the server name)"),
+     "where the target's federation API answers (default: the reference server's TLS "
+     "listener when the suite starts it, else resolved from the server name)"),
+    ("--federation-verify-tls", "MATRIX_FEDERATION_VERIFY_TLS", "auto|yes|no",
+     "check the target's federation TLS certificate (auto: not for loopback targets)"),
+    ("--peer-bind", "MATRIX_PEER_BIND", "ADDR",
+     "the address the suite's fake federation peers listen on (default: 127.0.0.1)"),
+    ("--peer-public-host", "MATRIX_PEER_PUBLIC_HOST", "HOST",
+     "the host name or IP in the fake peers' server names, which the target must reach "
+     "(default: the bind address)"),
     ("--registration", "MATRIX_REGISTRATION", "open|token:T|shared-secret:S",
      "how test users are made (default: open registration with m.login.dummy)"),
     ("--second-server-url", "MATRIX_SECOND_SERVER_URL", "URL",
@@ -47,6 +61,9 @@ MARKERS = [
 ]
 # Where the controller tells xdist workers about the server it started for them.
 LOG_ENV = "MATRIX_REFERENCE_SERVER_LOG"
+# The directory of the fake peers' CA (ca.pem, ca.key): set by the controller for its
+# workers, or by a user who wants one CA across runs (it is made there if missing).
+PEER_CA_ENV = "MATRIX_PEER_CA_DIR"
 HARNESS = pytest.StashKey["Harness"]()
 
 
@@ -82,6 +99,9 @@ class Harness:
         self._results: results.ResultsFile | None = None
         self.reports: list[Any] | None = None  # the running test's reports
         self._saved_env: dict[str, str | None] = {}
+        self._peer_ca: PeerCA | None = None
+        self._owns_peer_ca = False
+        self._federation_target: FederationTarget | None = None
 
     def resolve_path(self, value: str) -> Path:
         return self.base_dir / value
@@ -102,20 +122,60 @@ class Harness:
         return self.server_url
 
     def start_reference_server(self) -> str:
-        self.server = ReferenceServer(server_name=self.config.option.server_name or "localhost")
+        """Starts the reference server, trusting the peers' CA; learns its federation URL."""
+        self.server = ReferenceServer(server_name=self.config.option.server_name or "localhost",
+                                      ca_file=self.peer_ca().pem_path)
         try:
-            return self.server.start()
+            url = self.server.start()
         except ServerError:
             self.server.stop()
             raise
+        self.config.option.federation_url = (self.config.option.federation_url
+                                             or self.server.federation_url)
+        return url
 
     def export_for_workers(self) -> None:
-        """Lets xdist workers (spawned after this) find the server through the env twin."""
-        assert self.server is not None and self.server_url
-        for name, value in (("MATRIX_SERVER_URL", self.server_url),
-                            (LOG_ENV, str(self.server.stderr_path))):
+        """Lets xdist workers (spawned after this) find the server and the CA via env twins."""
+        exported = {PEER_CA_ENV: str(self.peer_ca().directory)}
+        if self.server is not None and self.server_url:
+            exported.update({"MATRIX_SERVER_URL": self.server_url,
+                             LOG_ENV: str(self.server.stderr_path)})
+            if self.config.option.federation_url:
+                exported["MATRIX_FEDERATION_URL"] = self.config.option.federation_url
+        for name, value in exported.items():
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
+
+    # -- federation --------------------------------------------------------------------
+
+    def peer_ca(self) -> PeerCA:
+        """The CA of the fake peers: the one in $MATRIX_PEER_CA_DIR, else a new one."""
+        if self._peer_ca is None:
+            directory = os.environ.get(PEER_CA_ENV)
+            self._peer_ca = PeerCA.open(directory)
+            self._owns_peer_ca = not directory
+        return self._peer_ca
+
+    def federation_target(self) -> FederationTarget:
+        """The target's federation URL, server name and TLS checking, found once."""
+        if self._federation_target is None:
+            homeserver = self.homeserver()
+            option = self.config.option
+            self._federation_target = make_target(
+                homeserver.server_name, option.federation_url or homeserver.federation_url,
+                option.federation_verify_tls)
+        return self._federation_target
+
+    def peer_factory(self) -> PeerFactory:
+        option = self.config.option
+        return PeerFactory(self.peer_ca(), self.federation_target(), bind=option.peer_bind,
+                           public_host=option.peer_public_host)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self._peer_ca is not None:
+            terminalreporter.write_line(
+                f"fake federation peers' CA: {self._peer_ca.pem_path} (a target must trust "
+                f"it, or not verify TLS; set {PEER_CA_ENV} to keep one across runs)")
 
     def diagnose(self) -> str:
         if self.server is not None:
@@ -169,6 +229,8 @@ class Harness:
             self._results.close()
         if self.server is not None:
             self.server.stop()
+        if self._peer_ca is not None and self._owns_peer_ca:
+            shutil.rmtree(self._peer_ca.directory, ignore_errors=True)
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -206,13 +268,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     harness = config.stash[HARNESS]
     is_controller = config.pluginmanager.has_plugin("dsession")
-    if not is_controller or harness.server_url or not _runs_suite_tests(config):
+    if not is_controller or not _runs_suite_tests(config):
         return
-    try:
-        harness.server_url = harness.start_reference_server()
-    except ServerError as error:
-        pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
-    harness.export_for_workers()
+    if not harness.server_url:
+        try:
+            harness.server_url = harness.start_reference_server()
+        except ServerError as error:
+            pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+    harness.export_for_workers()  # also the peers' CA: one for all workers
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -279,3 +342,26 @@ def appservice_registration(pytestconfig: pytest.Config) -> Path:
     if not path:
         pytest.skip("needs --appservice-registration FILE")
     return pytestconfig.stash[HARNESS].resolve_path(path)
+
+
+@pytest.fixture
+def fake_homeserver(pytestconfig: pytest.Config) -> Iterator[PeerFactory]:
+    """Makes started fake federating homeservers that answer only what the test opts into.
+
+    `peer = fake_homeserver(handle_keys(), handle_transactions(on_pdu=seen.append))`;
+    several per test are allowed. All are stopped when the test ends, and any request
+    the target made that no handler allowed fails the test, naming the handler to add.
+    """
+    factory = pytestconfig.stash[HARNESS].peer_factory()
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def federation(fake_homeserver: PeerFactory) -> FederationClient:
+    """The target's federation API as seen by a fresh fake peer that publishes its keys.
+
+    `federation.peer` is that peer; tests needing more handlers make their own peer and
+    use `peer.client()`.
+    """
+    return fake_homeserver(handle_keys()).client()

@@ -8,6 +8,7 @@ so that, if it dies, the failure can quote its last words.
 """
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -36,6 +37,10 @@ enabled = false
 [passwords]
 argon2_time_cost = 1
 argon2_memory_kib = 1024
+# Federation with the suite's fake peers, on loopback, whose certificates come from
+# the run's CA (added below as ca_file when the harness has one).
+[federation]
+allow_private_addresses = true
 """
 
 
@@ -64,9 +69,11 @@ def stderr_tail(path: Path | str | None, lines: int = 25) -> str:
 class ReferenceServer:
     """One reference server process with its own data directory."""
 
-    def __init__(self, *, server_name: str = "localhost") -> None:
+    def __init__(self, *, server_name: str = "localhost", ca_file: Path | None = None) -> None:
         self.server_name = server_name
+        self.ca_file = ca_file
         self.url: str | None = None
+        self.federation_url: str | None = None  # its TLS federation listener
         self.directory = Path(tempfile.mkdtemp(prefix="matrix-reference-"))
         self.stderr_path = self.directory / "server.stderr"
         self._process: subprocess.Popen[bytes] | None = None
@@ -75,13 +82,15 @@ class ReferenceServer:
 
     def command(self, config_path: Path) -> list[str]:
         return [sys.executable, "-m", "reference_server", "--server-name", self.server_name,
-                "--listen", "127.0.0.1:0", "--data-dir", str(self.directory / "data"),
+                "--listen", "127.0.0.1:0", "--federation-listen", "127.0.0.1:0",
+                "--data-dir", str(self.directory / "data"),
                 "--config", str(config_path)]
 
     def start(self) -> str:
         """Starts the server and returns its base URL once /versions answers 200."""
         config_path = self.directory / "config.toml"
-        config_path.write_text(CONFIG, encoding="utf-8")
+        ca_line = f"ca_file = {json.dumps(str(self.ca_file))}\n" if self.ca_file else ""
+        config_path.write_text(CONFIG + ca_line, encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
         with self.stderr_path.open("wb") as stderr:
@@ -104,18 +113,26 @@ class ReferenceServer:
         self._lines.put(None)
 
     def _wait_for_address(self, deadline: float) -> str:
-        while True:
+        """The client URL from the first `listening on http…` line and, when the command
+        asks for a federation listener, the federation URL from the `https://` one."""
+        wants_tls = "--federation-listen" in self.command(self.directory / "config.toml")
+        url: str | None = None
+        while url is None or (wants_tls and self.federation_url is None):
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise self._failure(f"printed no 'listening on http://…' line in "
+                wanted = "http://…" if url is None else "https://… (federation)"
+                raise self._failure(f"printed no 'listening on {wanted}' line in "
                                     f"{START_TIMEOUT:.0f} s") from None
             if line is None:  # stdout closed: the process is exiting; collect its status
                 self._reap()
                 raise self._failure("exited before it printed its address")
-            url = parse_listening_line(line)
-            if url:
-                return url
+            found = parse_listening_line(line)
+            if found and found.startswith("https://") and wants_tls:
+                self.federation_url = found
+            elif found and url is None:
+                url = found
+        return url
 
     def _wait_until_ready(self, deadline: float) -> None:
         assert self._process is not None

@@ -7,6 +7,7 @@ from ... import errors
 from ...http.request import Request
 from ...services.events import NewEvent, RoomEvents
 from ...services.filtering import event_allowed, parse_filter_param
+from ...services.joins import JoinService
 from ...services.membership import MembershipService
 from ...services.rooms import RoomCreator
 from ...services.timeline import RoomReader
@@ -15,24 +16,27 @@ from ...types import JsonDict
 
 class RoomHandlers:
     def __init__(self, *, creator: RoomCreator, membership: MembershipService,
-                 room_events: RoomEvents, reader: RoomReader, load_filter) -> None:
+                 room_events: RoomEvents, reader: RoomReader, load_filter,
+                 joins: JoinService) -> None:
         self._creator = creator
         self._membership = membership
         self._events = room_events
         self._reader = reader
         self._load_filter = load_filter
+        self._joins = joins
 
     async def create_room(self, request: Request) -> JsonDict:
         return {"room_id": self._creator.create(request.user.user_id, request.body)}
 
     async def join_room(self, request: Request) -> JsonDict:
-        room_id = self._membership.join(request.user.user_id, request.path["roomIdOrAlias"],
-                                        reason=request.body.get("reason"))
+        via = request.query.get("via") or request.query.get("server_name") or []
+        room_id = await self._joins.join(request.user.user_id, request.path["roomIdOrAlias"],
+                                         via=via, reason=request.body.get("reason"))
         return {"room_id": room_id}
 
     async def join_room_by_id(self, request: Request) -> JsonDict:
-        room_id = self._membership.join(request.user.user_id, request.path["roomId"],
-                                        reason=request.body.get("reason"))
+        room_id = await self._joins.join(request.user.user_id, request.path["roomId"], via=[],
+                                         reason=request.body.get("reason"))
         return {"room_id": room_id}
 
     async def knock_room(self, request: Request) -> JsonDict:

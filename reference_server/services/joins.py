@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Joining by room ID or alias, here or over federation: the one entry point clients use.
+
+A room this server is in is joined locally; any other room is joined through the
+servers the client names (`via`), the alias's server, and the room ID's server part
+(room versions before 12 carry one).
+"""
+from __future__ import annotations
+
+from .. import errors
+from ..federation.client import FederationClient, FederationError
+from ..types import RoomId, UserId
+from .membership import MembershipService
+from .remote_join import RemoteJoiner
+
+
+class JoinService:
+    def __init__(self, *, membership: MembershipService, remote: RemoteJoiner,
+                 client: FederationClient, is_resident, server_name: str) -> None:
+        self._membership = membership
+        self._remote = remote
+        self._client = client
+        self._is_resident = is_resident
+        self._server_name = server_name
+
+    async def join(self, user_id: UserId, room_id_or_alias: str, *, via: list[str],
+                   reason: str | None = None) -> RoomId:
+        servers = list(via)
+        if room_id_or_alias.startswith("#"):
+            room_id, alias_servers = await self._resolve_alias(room_id_or_alias)
+            servers += alias_servers
+        else:
+            room_id = room_id_or_alias
+        if self._is_resident(room_id):
+            return self._membership.join(user_id, room_id, reason=reason)
+        _, _, room_server = room_id.partition(":")
+        servers.append(room_server)
+        return await self._remote.join(user_id, room_id, servers)
+
+    async def _resolve_alias(self, alias: str) -> tuple[RoomId, list[str]]:
+        server = alias.split(":", 1)[1]
+        if server == self._server_name:
+            return self._membership.resolve_room(alias), []
+        try:
+            answer = await self._client.request("GET", server,
+                                                "/_matrix/federation/v1/query/directory",
+                                                query={"room_alias": alias})
+        except FederationError as error:
+            if error.status == 404:
+                raise errors.not_found("No room has that alias.") from None
+            raise errors.MatrixError(502, "M_UNKNOWN", f"Could not resolve the alias: {error}")
+        return answer["room_id"], [*answer.get("servers", []), server]
