@@ -28,6 +28,7 @@ from .handlers.federation.reads import FederationReadHandlers
 from .services.federation_reads import FederationReads
 from .handlers.federation.transactions import TransactionHandlers
 from .services.federation_membership import FederatedMembership
+from .services.federated_invites import FederatedInvites
 from .services.joins import JoinService
 from .services.remote_events import RemoteEvents
 from .services.remote_join import RemoteJoiner
@@ -137,6 +138,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             client=federation, checker=checker,
                                             server_name=server_name, signing_key=key,
                                             profile_of=profiles.member_fields))
+    invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
+                               checker=checker, server_name=server_name, signing_key=key,
+                               stripped_state=membership.stripped_state)
     handlers = [
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True
@@ -147,7 +151,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
-                     reader=reader, load_filter=filters.get, joins=joins),
+                     reader=reader, load_filter=filters.get, joins=joins, invites=invites,
+                     is_local=accounts.is_local),
         SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
                      load_filter=filters.get, event_in_room=event_in_room),
         DirectoryHandlers(directory=directory),
@@ -165,7 +170,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     federation_handlers = [
         KeyHandlers(server_name=server_name, key=key, keyring=keyring),
         FederationMembershipHandlers(membership=FederatedMembership(
-            room_events=room_events, remote=remote, server_name=server_name, signing_key=key)),
+            room_events=room_events, remote=remote, server_name=server_name, signing_key=key),
+            invites=invites),
         TransactionHandlers(remote=remote, typing=typing, is_member_room=is_member_room),
         FederationReadHandlers(reads=FederationReads(room_events=room_events),
                                server_name=server_name),

@@ -18,7 +18,7 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "updateAppserviceRoomDirectoryVisibility": "application services arrive with their issue",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
-        "getEventByTimestamp", "sendInviteV1", "sendInviteV2", "makeKnock", "sendKnock",
+        "getEventByTimestamp", "sendInviteV1", "makeKnock", "sendKnock",
         "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
         "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
         "getSpaceHierarchy", "exchangeOpenIdToken", "getContent", "getContentThumbnail",

@@ -54,6 +54,10 @@ class RoomEvents:
         self._key = signing_key
         self._outbound: Outbound | None = None
 
+    def notify(self) -> None:
+        """Wake /sync waiters after a change made outside `persist` (e.g. a remote invite)."""
+        self._notifier.notify()
+
     def send_new_events_with(self, outbound: Outbound) -> None:
         """Let federation queue each new local event for the other servers in its room."""
         self._outbound = outbound

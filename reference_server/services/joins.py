@@ -34,8 +34,21 @@ class JoinService:
         if self._is_resident(room_id):
             return self._membership.join(user_id, room_id, reason=reason)
         _, _, room_server = room_id.partition(":")
-        servers.append(room_server)
+        servers += [room_server, *self._inviting_servers(room_id, user_id)]
         return await self._remote.join(user_id, room_id, servers)
+
+    async def leave(self, user_id: UserId, room_id: RoomId, *, reason: str | None = None) -> None:
+        """Leave (or reject an invite to) a room; through the inviting server when this
+        server is not in the room."""
+        if self._is_resident(room_id) or not self._inviting_servers(room_id, user_id):
+            self._membership.leave(user_id, room_id, reason=reason)
+            return
+        await self._remote.leave(user_id, room_id, self._inviting_servers(room_id, user_id),
+                                 reason=reason)
+
+    def _inviting_servers(self, room_id: RoomId, user_id: UserId) -> list[str]:
+        invite = self._membership.pending_invite(room_id, user_id)
+        return [invite["sender"].split(":", 1)[1]] if invite else []
 
     async def _resolve_alias(self, alias: str) -> tuple[RoomId, list[str]]:
         server = alias.split(":", 1)[1]

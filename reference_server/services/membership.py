@@ -98,6 +98,12 @@ class MembershipService:
 
     def invite(self, sender: UserId, room_id: RoomId, target: UserId, *,
                reason: str | None = None, is_direct: bool = False) -> None:
+        content = self.invite_content(sender, room_id, target, reason=reason, is_direct=is_direct)
+        self._send(room_id, sender, content, target)
+
+    def invite_content(self, sender: UserId, room_id: RoomId, target: UserId, *,
+                       reason: str | None = None, is_direct: bool = False) -> JsonDict:
+        """The invite's content, after the client-API checks (the auth rules come later)."""
         self._events.version(room_id)
         if self._membership(room_id, sender) != "join":
             raise errors.forbidden("You are not joined to this room.")
@@ -111,7 +117,7 @@ class MembershipService:
             content["reason"] = reason
         if is_direct:
             content["is_direct"] = True
-        self._send(room_id, sender, content, target)
+        return content
 
     def leave(self, user_id: UserId, room_id: RoomId, *, reason: str | None = None) -> None:
         self._events.version(room_id)
@@ -148,6 +154,14 @@ class MembershipService:
             raise errors.MatrixError(400, "M_UNKNOWN", "Leave the room before forgetting it.")
         with self._db.transaction():
             self._events.state.forget(room_id, user_id)
+
+    def pending_invite(self, room_id: RoomId, user_id: UserId) -> JsonDict | None:
+        """The invite event, when the user's current membership is an invite."""
+        found = self._events.state.membership(room_id, user_id)
+        if not found or found[0] != "invite":
+            return None
+        stored = self._events.events.get(found[1])
+        return stored.pdu if stored else None
 
     def membership(self, room_id: RoomId, user_id: UserId) -> str | None:
         return self._membership(room_id, user_id)

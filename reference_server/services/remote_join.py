@@ -50,6 +50,41 @@ class RemoteJoiner:
         raise errors.MatrixError(502, "M_UNKNOWN", "Could not join through any server: "
                                  + "; ".join(failures))
 
+    async def leave(self, user_id: UserId, room_id: RoomId, servers: list[str], *,
+                    reason: str | None = None) -> None:
+        """Reject an invite to a room this server is not in: make_leave/send_leave v2."""
+        failures = []
+        for server in dict.fromkeys(servers):
+            try:
+                template = await self._client.request(
+                    "GET", server,
+                    f"/_matrix/federation/v1/make_leave/{_q(room_id)}/{_q(user_id)}")
+                version = room_version(str(template.get("room_version", "1")))
+                event = dict(template["event"])
+                event.update(origin=self._server_name, origin_server_ts=now_ms())
+                event["content"] = {"membership": "leave", **({"reason": reason} if reason else {})}
+                event_id, pdu = finish_pdu(event, version, server_name=self._server_name,
+                                           key=self._key)
+                await self._client.request(
+                    "PUT", server,
+                    f"/_matrix/federation/v2/send_leave/{_q(room_id)}/{_q(event_id)}", body=pdu)
+            except (FederationError, KeyError, TypeError, AttributeError) as error:
+                failures.append(f"{server}: {error}")
+                continue
+            self._record_leave(room_id, event_id, pdu)
+            return
+        raise errors.MatrixError(502, "M_UNKNOWN", "Could not reject the invite: "
+                                 + "; ".join(failures))
+
+    def _record_leave(self, room_id: RoomId, event_id: str, pdu: JsonDict) -> None:
+        with self._db.transaction():
+            stream = self._db.next_stream_id()
+            self._events.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
+                                       state_group=None, outlier=True)
+            self._events.state.set_membership(room_id, pdu["state_key"], "leave", event_id,
+                                              stream)
+        self._events.notify()
+
     async def _join_via(self, server: str, user_id: UserId, room_id: RoomId) -> RoomId:
         template = await self._client.request(
             "GET", server, f"/_matrix/federation/v1/make_join/{_q(room_id)}/{_q(user_id)}",

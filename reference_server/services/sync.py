@@ -118,7 +118,9 @@ class SyncService:
                 rooms["join"][room_id] = section
         elif membership == "invite" and changed:
             invite = self._events.events.get(event_id)
-            state = self._stripped_state(room_id) + [_stripped(invite.pdu)]
+            # A remote server's invite carries the room's stripped state with it.
+            remote_state = invite.pdu.get("unsigned", {}).get("invite_room_state")
+            state = (remote_state or self._stripped_state(room_id)) + [_stripped(invite.pdu)]
             rooms["invite"][room_id] = {"invite_state": {"events": state}}
         elif membership == "knock" and changed:
             knock = self._events.events.get(event_id)

@@ -7,6 +7,7 @@ from ... import errors
 from ...http.request import Request
 from ...services.events import NewEvent, RoomEvents
 from ...services.filtering import event_allowed, parse_filter_param
+from ...services.federated_invites import FederatedInvites
 from ...services.joins import JoinService
 from ...services.membership import MembershipService
 from ...services.rooms import RoomCreator
@@ -17,13 +18,15 @@ from ...types import JsonDict
 class RoomHandlers:
     def __init__(self, *, creator: RoomCreator, membership: MembershipService,
                  room_events: RoomEvents, reader: RoomReader, load_filter,
-                 joins: JoinService) -> None:
+                 joins: JoinService, invites: FederatedInvites, is_local) -> None:
         self._creator = creator
         self._membership = membership
         self._events = room_events
         self._reader = reader
         self._load_filter = load_filter
         self._joins = joins
+        self._invites = invites
+        self._is_local = is_local
 
     async def create_room(self, request: Request) -> JsonDict:
         return {"room_id": self._creator.create(request.user.user_id, request.body)}
@@ -45,13 +48,18 @@ class RoomHandlers:
         return {"room_id": room_id}
 
     async def invite_user(self, request: Request) -> JsonDict:
-        self._membership.invite(request.user.user_id, request.path["roomId"],
-                                request.body["user_id"], reason=request.body.get("reason"))
+        sender, room_id = request.user.user_id, request.path["roomId"]
+        target, reason = request.body["user_id"], request.body.get("reason")
+        if self._is_local(target):
+            self._membership.invite(sender, room_id, target, reason=reason)
+        else:
+            content = self._membership.invite_content(sender, room_id, target, reason=reason)
+            await self._invites.invite_remote(sender, room_id, target, content)
         return {}
 
     async def leave_room(self, request: Request) -> JsonDict:
-        self._membership.leave(request.user.user_id, request.path["roomId"],
-                               reason=request.body.get("reason"))
+        await self._joins.leave(request.user.user_id, request.path["roomId"],
+                                reason=request.body.get("reason"))
         return {}
 
     async def forget_room(self, request: Request) -> JsonDict:

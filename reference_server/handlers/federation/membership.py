@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from ...http.request import Request
+from ...services.federated_invites import FederatedInvites
 from ...services.federation_membership import FederatedMembership
 from ...types import JsonDict
 
 
 class FederationMembershipHandlers:
-    def __init__(self, *, membership: FederatedMembership) -> None:
+    def __init__(self, *, membership: FederatedMembership, invites: FederatedInvites) -> None:
         self._membership = membership
+        self._invites = invites
+
+    async def send_invite_v2(self, request: Request) -> JsonDict:
+        return await self._invites.receive_invite(request.server, request.path["roomId"],
+                                                  request.path["eventId"], request.body)
 
     async def make_join(self, request: Request) -> JsonDict:
         # Spec: a missing `ver` means the remote server only supports room version 1.

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Invites across servers (server-server, inviting to a room), in both directions.
+
+Outbound: the inviting server builds and signs the invite, the invitee's server counter-
+signs it, and only then is it stored and sent to the room. Inbound: we check an invite
+for one of our users, counter-sign it, and keep it with its stripped state so the user
+sees it in /sync; the room itself is not joined until the user accepts.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .. import errors
+from ..federation.client import FederationClient, FederationError
+from ..federation.pdu_checks import PduChecker, PduRejected
+from ..protocol.event_ids import compute_event_id
+from ..protocol.room_versions import room_version
+from ..protocol.signing import sign_json
+from ..protocol.redaction import redact
+from ..storage.database import Database
+from ..storage.rooms import RoomStore
+from ..types import EventId, JsonDict, RoomId, UserId
+from .clock import now_ms
+from .events import NewEvent, RoomEvents
+
+
+class FederatedInvites:
+    def __init__(self, *, db: Database, rooms: RoomStore, room_events: RoomEvents,
+                 client: FederationClient, checker: PduChecker, server_name: str,
+                 signing_key, stripped_state) -> None:
+        self._db = db
+        self._rooms = rooms
+        self._events = room_events
+        self._client = client
+        self._checker = checker
+        self._server_name = server_name
+        self._key = signing_key
+        self._stripped_state = stripped_state
+
+    async def invite_remote(self, sender: UserId, room_id: RoomId, target: UserId,
+                            content: JsonDict) -> EventId:
+        version = self._events.version(room_id)
+        current = self._events.state.current_state(room_id)
+        prev = self._events.events.forward_extremities(room_id)
+        event_id, pdu = self._events.build(room_id, version, NewEvent(
+            sender, "m.room.member", content, state_key=target), current, prev)
+        server = target.split(":", 1)[1]
+        body = {"room_version": version.identifier, "event": pdu,
+                "invite_room_state": self._stripped_state(room_id)}
+        try:
+            answer = await self._client.request(
+                "PUT", server, f"/_matrix/federation/v2/invite/{quote(room_id, safe='')}/"
+                f"{quote(event_id, safe='')}", body=body)
+        except FederationError as error:
+            raise errors.forbidden(f"{server} refused the invite: {error}") from None
+        signed = answer.get("event") if isinstance(answer, dict) else None
+        if not isinstance(signed, dict):
+            raise errors.MatrixError(502, "M_UNKNOWN", f"{server} sent back no invite event.")
+        try:
+            await self._checker.check_signatures(signed, version)
+        except PduRejected as error:
+            raise errors.MatrixError(502, "M_UNKNOWN", f"Bad counter-signed invite: {error}")
+        return self._events.persist(room_id, event_id, signed).event_id
+
+    async def receive_invite(self, origin: str, room_id: RoomId, event_id: EventId,
+                             body: JsonDict) -> JsonDict:
+        version = room_version(str(body.get("room_version")))
+        if version is None:
+            raise errors.MatrixError(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                                     "This server does not support that room version.",
+                                     room_version=str(body.get("room_version")))
+        event = body["event"]
+        target = event.get("state_key", "")
+        if event.get("type") != "m.room.member" or \
+                event.get("content", {}).get("membership") != "invite":
+            raise errors.bad_json("Expected an m.room.member invite event.")
+        if not target.endswith(":" + self._server_name):
+            raise errors.bad_json("The invitee is not a user of this server.")
+        if not str(event.get("sender", "")).endswith(":" + origin):
+            raise errors.forbidden(f"{origin} may not send invites for {event.get('sender')}.")
+        if compute_event_id(event, version) != event_id:
+            raise errors.bad_json("The event ID in the path does not match the event.")
+        try:
+            await self._checker.check_signatures(event, version)
+        except PduRejected as error:
+            raise errors.forbidden(f"The invite is not properly signed: {error}") from None
+        signed = self._countersign(event, version)
+        self._remember(room_id, version.identifier, event_id, signed,
+                       body.get("invite_room_state") or [])
+        return {"event": signed}
+
+    def _countersign(self, event: JsonDict, version) -> JsonDict:
+        ours = sign_json(redact(event, version), server_name=self._server_name, key=self._key)
+        signed = dict(event)
+        signatures = {k: dict(v) for k, v in event.get("signatures", {}).items()}
+        signatures.setdefault(self._server_name, {}).update(ours["signatures"][self._server_name])
+        signed["signatures"] = signatures
+        return signed
+
+    def _remember(self, room_id: RoomId, version_id: str, event_id: EventId, event: JsonDict,
+                  stripped: list[JsonDict]) -> None:
+        stored = dict(event)
+        stored["unsigned"] = {**event.get("unsigned", {}), "invite_room_state": stripped}
+        with self._db.transaction():
+            if self._rooms.version(room_id) is None:
+                self._rooms.create(room_id, version_id, None, now_ms=now_ms())
+            if self._events.events.get(event_id) is None:
+                stream = self._db.next_stream_id()
+                self._events.events.insert(event_id, stored, room_id=room_id,
+                                           stream_ordering=stream, state_group=None, outlier=True)
+                self._events.state.set_membership(room_id, event["state_key"], "invite",
+                                                  event_id, stream)
+        self._events.notify()
