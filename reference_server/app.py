@@ -19,6 +19,7 @@ from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, Prof
 from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
+from .federation.edus import EduRelay
 from .federation.pdu_checks import PduChecker
 from .federation.sender import FederationSender
 from .handlers.federation.keys import KeyHandlers
@@ -162,6 +163,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
+    edus = EduRelay(sender=sender, db=db, joined_members=state.joined_members,
+                    server_name=server_name)
+    typing.on_change(edus.typing)
+    receipts.on_receipt(edus.receipt)
     remote = RemoteEvents(room_events=room_events, checker=checker)
 
     def is_member_room(room_id: str) -> bool:
@@ -172,7 +177,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationMembershipHandlers(membership=FederatedMembership(
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key),
             invites=invites),
-        TransactionHandlers(remote=remote, typing=typing, is_member_room=is_member_room),
+        TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
+                            is_member_room=is_member_room),
         FederationReadHandlers(reads=FederationReads(room_events=room_events),
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),

@@ -21,6 +21,7 @@ class ReceiptService:
         self._receipts = receipts
         self._account_data = account_data
         self._notifier = notifier
+        self._listeners: list = []
 
     def post(self, room_id: RoomId, user_id: UserId, receipt_type: str, event_id: EventId,
              thread_id: str | None) -> None:
@@ -28,9 +29,16 @@ class ReceiptService:
             if receipt_type == "m.fully_read":
                 self._account_data.put(user_id, room_id, "m.fully_read", {"event_id": event_id})
             else:
-                self._receipts.put(room_id, receipt_type, user_id, thread_id, event_id,
-                                   ts=now_ms())
+                ts = now_ms()
+                self._receipts.put(room_id, receipt_type, user_id, thread_id, event_id, ts=ts)
         self._notifier.notify()
+        if receipt_type != "m.fully_read":
+            for listener in self._listeners:
+                listener(room_id, user_id, receipt_type, event_id, ts, thread_id)
+
+    def on_receipt(self, listener) -> None:
+        """Call `listener(room, user, type, event, ts, thread)` per receipt (federation relays it)."""
+        self._listeners.append(listener)
 
     def receipt_event(self, room_id: RoomId, since: int, viewer: UserId) -> JsonDict | None:
         """The m.receipt EDU content for receipts after `since`; private ones only for their owner."""

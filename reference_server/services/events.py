@@ -16,6 +16,7 @@ from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
 from ..protocol.canonical_json import encode_canonical_json
 from ..protocol.events import build_pdu
 from ..protocol.power_levels import named_power_level, power_level_of
+from ..protocol.redaction import redact
 from ..protocol.room_versions import RoomVersion, room_version
 from ..protocol.server_acl import InvalidAcl, parse_acl
 from ..protocol.signing import SigningKey
@@ -187,7 +188,9 @@ class RoomEvents:
         target_id = pdu.get("redacts") or pdu["content"].get("redacts")
         target = self.events.get(target_id) if target_id else None
         if target is not None and target.pdu.get("room_id", room_id) == room_id:
-            self.events.mark_redacted(target_id, event_id)
+            # Redacted state stays state, with only its kept content (client-server-api/
+            # #redactions note), so the pruned form is what auth checks read from now on.
+            self.events.mark_redacted(target_id, event_id, redact(target.pdu, self.version(room_id)))
 
     def _group_after(self, event_ids: list[EventId]) -> int | None:
         groups = [self.events.get(e).state_group for e in event_ids]

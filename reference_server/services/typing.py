@@ -16,6 +16,7 @@ MAX_TIMEOUT_MS = 120_000
 class TypingService:
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
+        self._listeners: list = []
         self._typing: dict[RoomId, dict[UserId, int]] = {}
         self._changed_at: dict[RoomId, int] = {}
         self._serial = now_ms()
@@ -32,6 +33,12 @@ class TypingService:
         elif users.pop(user_id, None) is None:
             return
         self._bump(room_id)
+        for listener in self._listeners:
+            listener(room_id, user_id, typing)
+
+    def on_change(self, listener) -> None:
+        """Call `listener(room_id, user_id, typing)` on every change (federation relays it)."""
+        self._listeners.append(listener)
 
     def _bump(self, room_id: RoomId) -> None:
         self._serial += 1

@@ -79,11 +79,10 @@ class RoomUpgrader:
                 users.pop(creator, None)
         else:
             users[user_id] = max(int(users.get(user_id, 0)), 100)
-        body: JsonDict = {"room_version": new_version_id, "creation_content": creation_content,
-                          "initial_state": initial_state, "power_level_content_override": power}
         if additional_creators and new_version.room_id_from_create_event:
-            body["additional_creators"] = additional_creators
-        return body
+            creation_content["additional_creators"] = list(additional_creators)
+        return {"room_version": new_version_id, "creation_content": creation_content,
+                "initial_state": initial_state, "power_level_content_override": power}
 
     def _move_aliases(self, old_room: RoomId, new_room: RoomId, user_id: UserId) -> None:
         canonical = self._state_content(old_room, "m.room.canonical_alias")

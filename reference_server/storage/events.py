@@ -61,9 +61,11 @@ class EventStore:
             self._cache.popitem(last=False)
         return event
 
-    def mark_redacted(self, event_id: EventId, redaction_id: EventId) -> None:
-        self._db.execute("UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
-                         (redaction_id, event_id))
+    def mark_redacted(self, event_id: EventId, redaction_id: EventId, pruned: JsonDict) -> None:
+        """Record the redaction and keep only the pruned PDU: the stripped event is what is
+        served from then on, and the removed content is gone (client-server-api/#redactions)."""
+        self._db.execute("UPDATE events SET redacted_by = ?, json = ? WHERE event_id = ?"
+                         " AND redacted_by IS NULL", (redaction_id, json.dumps(pruned), event_id))
         self._cache.pop(event_id, None)
 
     def by_txn(self, user_id: UserId, device_id: DeviceId, path: str,

@@ -8,6 +8,7 @@ from ... import errors
 from ...federation.pdu_checks import PduRejected
 from ...http.request import Request
 from ...services.remote_events import RemoteEvents
+from ...services.ephemeral import ReceiptService
 from ...services.typing import TypingService
 from ...types import JsonDict
 
@@ -15,9 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class TransactionHandlers:
-    def __init__(self, *, remote: RemoteEvents, typing: TypingService, is_member_room) -> None:
+    def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
+                 is_member_room) -> None:
         self._remote = remote
         self._typing = typing
+        self._receipts = receipts
         self._is_member_room = is_member_room
         self._seen: dict[tuple[str, str], JsonDict] = {}
 
@@ -57,3 +60,17 @@ class TransactionHandlers:
             if isinstance(user_id, str) and user_id.endswith(":" + origin) and \
                     isinstance(room_id, str) and self._is_member_room(room_id):
                 self._typing.set_typing(room_id, user_id, bool(content.get("typing")), 30000)
+        elif edu.get("edu_type") == "m.receipt":
+            self._receipt_edu(origin, content)
+
+    def _receipt_edu(self, origin: str, content: JsonDict) -> None:
+        """Public read receipts of the origin's users, for rooms this server is in."""
+        for room_id, by_type in content.items():
+            if not isinstance(by_type, dict) or not self._is_member_room(room_id):
+                continue
+            for user_id, receipt in (by_type.get("m.read") or {}).items():
+                event_ids = (receipt or {}).get("event_ids") or []
+                if not user_id.endswith(":" + origin) or not event_ids:
+                    continue
+                thread_id = ((receipt or {}).get("data") or {}).get("thread_id")
+                self._receipts.post(room_id, user_id, "m.read", event_ids[-1], thread_id)
