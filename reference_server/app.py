@@ -172,14 +172,23 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     def is_member_room(room_id: str) -> bool:
         return rooms.version(room_id) is not None
 
+    federation_reads = FederationReads(room_events=room_events)
+
+    def acl_allows(origin: str, room_id: str) -> bool:
+        try:
+            federation_reads.check_acl(origin, room_id)
+        except errors.MatrixError:
+            return False
+        return True
+
     federation_handlers = [
         KeyHandlers(server_name=server_name, key=key, keyring=keyring),
         FederationMembershipHandlers(membership=FederatedMembership(
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key),
             invites=invites),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
-                            is_member_room=is_member_room),
-        FederationReadHandlers(reads=FederationReads(room_events=room_events),
+                            is_member_room=is_member_room, acl_allows=acl_allows),
+        FederationReadHandlers(reads=federation_reads,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
     ]

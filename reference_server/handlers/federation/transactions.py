@@ -17,10 +17,11 @@ log = logging.getLogger(__name__)
 
 class TransactionHandlers:
     def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
-                 is_member_room) -> None:
+                 is_member_room, acl_allows) -> None:
         self._remote = remote
         self._typing = typing
         self._receipts = receipts
+        self._acl_allows = acl_allows
         self._is_member_room = is_member_room
         self._seen: dict[tuple[str, str], JsonDict] = {}
 
@@ -30,7 +31,7 @@ class TransactionHandlers:
             return self._seen[(origin, txn_id)]  # a retried transaction: same answer
         results: JsonDict = {}
         for pdu in request.body.get("pdus", []):
-            event_id, result = await self._one_pdu(pdu)
+            event_id, result = await self._one_pdu(origin, pdu)
             if event_id:
                 results[event_id] = result
         for edu in request.body.get("edus", []):
@@ -39,10 +40,14 @@ class TransactionHandlers:
         self._seen[(origin, txn_id)] = answer
         return answer
 
-    async def _one_pdu(self, pdu: JsonDict) -> tuple[str | None, JsonDict]:
+    async def _one_pdu(self, origin: str, pdu: JsonDict) -> tuple[str | None, JsonDict]:
         room_id = pdu.get("room_id") if isinstance(pdu, dict) else None
         if not isinstance(room_id, str) or not self._is_member_room(room_id):
             return None, {}
+        if not self._acl_allows(origin, room_id):
+            # Spec (server ACLs): PDUs from a denied server are refused.
+            return self._remote.event_id_of(room_id, pdu), {
+                "error": f"{origin} is denied by the room's server ACL"}
         try:
             stored = await self._remote.receive(room_id, pdu)
         except PduRejected as error:
@@ -58,7 +63,8 @@ class TransactionHandlers:
         if edu.get("edu_type") == "m.typing":
             user_id, room_id = content.get("user_id"), content.get("room_id")
             if isinstance(user_id, str) and user_id.endswith(":" + origin) and \
-                    isinstance(room_id, str) and self._is_member_room(room_id):
+                    isinstance(room_id, str) and self._is_member_room(room_id) and \
+                    self._acl_allows(origin, room_id):  # MSC4163: ACLs cover typing EDUs
                 self._typing.set_typing(room_id, user_id, bool(content.get("typing")), 30000)
         elif edu.get("edu_type") == "m.receipt":
             self._receipt_edu(origin, content)
@@ -66,7 +72,8 @@ class TransactionHandlers:
     def _receipt_edu(self, origin: str, content: JsonDict) -> None:
         """Public read receipts of the origin's users, for rooms this server is in."""
         for room_id, by_type in content.items():
-            if not isinstance(by_type, dict) or not self._is_member_room(room_id):
+            if not isinstance(by_type, dict) or not self._is_member_room(room_id) or \
+                    not self._acl_allows(origin, room_id):  # MSC4163: and receipt EDUs
                 continue
             for user_id, receipt in (by_type.get("m.read") or {}).items():
                 event_ids = (receipt or {}).get("event_ids") or []
