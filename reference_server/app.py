@@ -184,7 +184,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     federation_handlers = [
         KeyHandlers(server_name=server_name, key=key, keyring=keyring),
         FederationMembershipHandlers(membership=FederatedMembership(
-            room_events=room_events, remote=remote, server_name=server_name, signing_key=key),
+            room_events=room_events, remote=remote, server_name=server_name, signing_key=key,
+            check_acl=federation_reads.check_acl),
             invites=invites),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
                             is_member_room=is_member_room, acl_allows=acl_allows),

@@ -18,7 +18,8 @@ _TEMPLATE_DROP = ("hashes", "signatures", "unsigned")
 
 class FederatedMembership:
     def __init__(self, *, room_events: RoomEvents, remote: RemoteEvents, server_name: str,
-                 signing_key) -> None:
+                 signing_key, check_acl) -> None:
+        self._check_acl = check_acl
         self._events = room_events
         self._remote = remote
         self.server_name = server_name
@@ -28,6 +29,7 @@ class FederatedMembership:
              supported_versions: list[str]) -> JsonDict:
         """An unsigned membership event template the remote server will sign and send back."""
         version = self._resident_room(room_id)
+        self._check_acl(origin, room_id)
         if version.identifier not in supported_versions:
             raise errors.MatrixError(400, "M_INCOMPATIBLE_ROOM_VERSION",
                                      f"This room is version {version.identifier}.",
@@ -50,6 +52,7 @@ class FederatedMembership:
                      membership: str) -> tuple[JsonDict, list[JsonDict], list[JsonDict]]:
         """Check and store a signed membership event; returns (event, state, auth chain)."""
         version = self._resident_room(room_id)
+        self._check_acl(origin, room_id)
         if pdu.get("type") != "m.room.member" or \
                 pdu.get("content", {}).get("membership") != membership:
             raise errors.bad_json(f"Expected an m.room.member event with membership {membership}.")
