@@ -81,7 +81,7 @@ class SigningKey:
     @classmethod
     def generate(cls, version: str | None = None) -> SigningKey:
         """A fresh random key; the version defaults to a random `a_XXXX`-style tag."""
-        version = version or "a_" + encode_base64(os.urandom(3), urlsafe=True)
+        version = version or "a_" + os.urandom(3).hex()  # spec: key versions are [a-zA-Z0-9_]
         return cls(f"ed25519:{version}", nacl.signing.SigningKey.generate())
 
     @classmethod

@@ -126,7 +126,8 @@ class KeyLookupError(LookupError):
     """A server's key document could not be fetched or does not hold up."""
 
 
-def check_key_document(document: Any, server_name: str, *, now_ms: int | None = None) -> dict[str, str]:
+def check_key_document(document: Any, server_name: str, *,
+                       now_ms: int | None = None) -> dict[str, str]:
     """The current verify keys of a `/_matrix/key/v2/server` answer, once it holds up.
 
     It must name `server_name`, be signed by that server with one of the keys it lists,
@@ -144,7 +145,8 @@ def check_key_document(document: Any, server_name: str, *, now_ms: int | None = 
     try:
         verify_signed_json(document, server_name, keys)
     except (SignatureError, ValueError) as error:
-        raise KeyLookupError(f"the key document's self-signature does not verify: {error}") from None
+        raise KeyLookupError(f"the key document's self-signature does not verify: "
+                             f"{error}") from None
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if not isinstance(document.get("valid_until_ts"), int) or document["valid_until_ts"] < now_ms:
         raise KeyLookupError(f"the key document expired (valid_until_ts "

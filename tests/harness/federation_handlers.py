@@ -283,20 +283,24 @@ def handle_event() -> Handler:
 
 
 def handle_query_profile(profiles: Mapping[str, JsonDict]) -> Handler:
-    """Answers profile queries about the peer's users from `{user_id: profile}`."""
+    """Answers profile queries about the peer's users, from `{localpart or user ID: profile}`.
+
+    Spec: server-server-api/#querying-for-information (GET /query/profile).
+    """
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
         user_id, field = request.arg("user_id") or "", request.arg("field")
         if not user_id.endswith(":" + peer.server_name):
             raise target_fault(f"{request.origin} asked this peer for the profile of "
                                f"{user_id!r}, who is not its user")
-        if user_id not in profiles:
+        localpart = user_id[1:].rsplit(":" + peer.server_name, 1)[0]
+        profile = profiles.get(user_id, profiles.get(localpart))
+        if profile is None:
             raise Answer(404, "M_NOT_FOUND", f"no profile for {user_id}")
-        profile = dict(profiles[user_id])
         if field is not None:
             if field not in profile:
                 raise Answer(404, "M_NOT_FOUND", f"{user_id} has no {field}")
-            profile = {field: profile[field]}
-        return profile
+            return {field: profile[field]}
+        return dict(profile)
 
     return (Route("GET", FEDERATION_V1 + "/query/profile", respond),)
 

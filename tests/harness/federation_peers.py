@@ -25,10 +25,6 @@ from tests.harness.federation_tls import PeerCA
 def make_target(server_name: str, federation_url: str | None,
                 verify_option: str | None) -> FederationTarget:
     """The target's federation address: given, else resolved from its server name."""
-    try:
-        tls_verification(verify_option, "https://localhost")  # refuse a bad value early
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
     url = federation_url or federation_url_for(
         server_name, verify=tls_verification(verify_option, f"https://{server_name}"))
     return FederationTarget(url.rstrip("/"), server_name, tls_verification(verify_option, url))

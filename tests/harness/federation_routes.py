@@ -48,9 +48,6 @@ class Request:
         return f"{self.method} {unquote(self.target)}"
 
 
-Respond = Callable[["FakeHomeserver", Request, dict[str, str]], Any]
-
-
 @dataclass(frozen=True)
 class Route:
     """One method and path template (`/_matrix/federation/v1/send/{txnId}`) and its answer.
@@ -62,7 +59,7 @@ class Route:
 
     method: str
     template: str
-    respond: Respond = field(compare=False)
+    respond: Callable[[FakeHomeserver, Request, dict[str, str]], Any] = field(compare=False)
     signed: bool = True
 
     def match(self, method: str, path: str) -> dict[str, str] | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 import socket
 import ssl
 import threading
@@ -66,7 +67,9 @@ class FakeHomeserver:
     def __init__(self, *handlers: Handler, ca: PeerCA, bind: str = "127.0.0.1",
                  public_host: str | None = None, port: int = 0, key: SigningKey | None = None,
                  keys: KeyLookup | None = None, target: FederationTarget | None = None) -> None:
-        self.key = key or SigningKey.generate()
+        # Key versions are [a-zA-Z0-9_] (spec: server-server-api/#publishing-keys); `generate()`'s
+        # default version may hold a `-`, which the key document's schema rightly refuses.
+        self.key = key or SigningKey.generate("peer_" + secrets.token_hex(3))
         self.key_lookup = keys  # how to fetch the keys of servers that call us
         self.target = target  # the server under test, for `client()`
         self.ca = ca
@@ -78,6 +81,7 @@ class FakeHomeserver:
         self.tls_failures: list[str] = []
         self._reported = 0
         self._changed = threading.Condition()
+        self._handling = threading.RLock()  # one handler at a time: rooms are not thread-safe
         self._connections: set[ssl.SSLSocket] = set()
         self._thread: threading.Thread | None = None
         self._clients: list[FederationClient] = []
@@ -95,7 +99,7 @@ class FakeHomeserver:
 
     def start(self) -> FakeHomeserver:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                             name=f"peer-{self.port}", daemon=True)
             self._thread.start()
         return self
@@ -120,6 +124,11 @@ class FakeHomeserver:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
+
+    def allow(self, *handlers: Handler) -> FakeHomeserver:
+        """Opts into more handlers after creation (e.g. ones that need `user_id(...)`)."""
+        self.routes += [r for h in handlers for r in _routes_of(h)]
+        return self
 
     # -- identity and rooms --------------------------------------------------------------
 
@@ -243,7 +252,8 @@ class FakeHomeserver:
             if route.signed:
                 request.origin = self._authenticate(request)
             self._check_schema(request)
-            body = route.respond(self, request, params)
+            with self._handling:
+                body = route.respond(self, request, params)
             return 200, {} if body is None else body
         except Answer as answer:
             if answer.target_at_fault:
@@ -263,7 +273,8 @@ class FakeHomeserver:
                          target_at_fault=True) from None
         if auth.destination is None:
             self.fault(f"{request.describe()}: the X-Matrix header has no destination, which "
-                       "senders MUST include since v1.3 (server-server-api/#request-authentication)")
+                       "senders MUST include since v1.3 "
+                       "(server-server-api/#request-authentication)")
         return auth.origin
 
     def _check_schema(self, request: Request) -> None:

@@ -35,7 +35,9 @@ class PeerCA:
     @classmethod
     def open(cls, directory: Path | str | None = None) -> PeerCA:
         """The CA in `directory`, made there first if it holds none (a fresh temp dir if None)."""
-        directory = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="matrix-peer-ca-"))
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="matrix-peer-ca-")
+        directory = Path(directory)
         cert, key = directory / CA_FILE, directory / KEY_FILE
         if cert.exists() and key.exists():
             return cls(trustme.CA.from_pem(cert.read_bytes(), key.read_bytes()), directory)

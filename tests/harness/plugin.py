@@ -5,7 +5,9 @@ Loaded from the root `conftest.py`. It adds the targeting options (each with an
 environment variable twin), starts the reference server when no target is given (once
 per run, also under xdist), skips tests whose markers ask for something the target does
 not advertise, applies the expectations file as strict xfail, and writes one results
-line per test. Tests see only the `hs` fixture and the client it makes.
+line per test. Tests see the `hs` fixture and the clients it makes; federation tests
+also see `fake_homeserver` (the suite's own peers, with TLS from one CA per run that the
+reference server is told to trust) and `federation` (a peer's signed client).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import Any
 import pytest
 
 from tests.harness import expectations, requirements, results
-from tests.harness.federation_client import FederationClient, FederationTarget
+from tests.harness.federation_client import FederationClient, FederationTarget, \
+    tls_verification
 from tests.harness.federation_handlers import handle_keys
 from tests.harness.federation_peers import PeerFactory, make_target
 from tests.harness.federation_tls import PeerCA
@@ -89,6 +92,7 @@ class Harness:
         self.server_url: str | None = option.server_url
         try:
             self.registration = RegistrationMode.parse(option.registration or "open")
+            tls_verification(option.federation_verify_tls, "https://localhost")  # valid?
             path = option.expectations
             self.expectations = expectations.load(self.resolve_path(path)) if path else []
         except ValueError as error:
@@ -151,7 +155,7 @@ class Harness:
     def peer_ca(self) -> PeerCA:
         """The CA of the fake peers: the one in $MATRIX_PEER_CA_DIR, else a new one."""
         if self._peer_ca is None:
-            directory = os.environ.get(PEER_CA_ENV)
+            directory = os.environ.get(PEER_CA_ENV) or None
             self._peer_ca = PeerCA.open(directory)
             self._owns_peer_ca = not directory
         return self._peer_ca

@@ -40,17 +40,13 @@ def power_level(client: Client, room: str, user: Client | str) -> float:
     user_id = user_id_of(user)
     create = next(e for e in client.room_state(room)
                   if e["type"] == "m.room.create" and e["state_key"] == "")
-    if create["content"].get("room_version", "1") == "12" or _newer_than_12(create):
+    version = create["content"].get("room_version", "1")
+    if version.isdigit() and int(version) >= 12:
         creators = {create["sender"], *create["content"].get("additional_creators", [])}
         if user_id in creators:
             return float("inf")
     levels = client.get_state(room, "m.room.power_levels")
     return float(levels.get("users", {}).get(user_id, levels.get("users_default", 0)))
-
-
-def _newer_than_12(create: JsonDict) -> bool:
-    version = create["content"].get("room_version", "1")
-    return version.isdigit() and int(version) > 12
 
 
 def named_level(client: Client, room: str, name: str, default: int) -> float:
