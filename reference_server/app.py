@@ -141,7 +141,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             profile_of=profiles.member_fields))
     invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
                                checker=checker, server_name=server_name, signing_key=key,
-                               stripped_state=membership.stripped_state)
+                               invite_room_state=membership.invite_room_state)
     handlers = [
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True

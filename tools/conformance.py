@@ -33,7 +33,7 @@ from tools.coverage import coverage_for
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AREAS = ("client_server", "federation", "appservice")
 REFERENCE = "reference"
-SYNAPSE_EXPECTATIONS = PROJECT_ROOT / "tests" / "expectations" / "synapse.txt"
+SYNAPSE_EXPECTATIONS = PROJECT_ROOT / "tests" / "expectations" / "synapse"
 # Environment left by an enclosing pytest run (e.g. these tools' own tests under xdist)
 # would confuse the child's plugins into thinking they are xdist workers.
 _INHERITED_PYTEST_STATE = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also start a Synapse from PyPI (tools.synapse_target) and test it, beside "
         "the reference server unless --server-url is given")
     add("--synapse-expectations", type=Path, default=SYNAPSE_EXPECTATIONS, metavar="FILE",
-        help="known Synapse deviations (default: tests/expectations/synapse.txt)")
+        help="known Synapse deviations (default: tests/expectations/synapse/, one file per area)")
     add("--skip-reference", action="store_true",
         help="do not run the embedded reference server (e.g. with --synapse alone)")
     add("--keep-going", action="store_true", help="continue past collection errors and "

@@ -2,7 +2,7 @@
 # The project's tests, from a fresh clone: install into .venv, check api/, run the unit
 # tests and the conformance suite against the embedded reference server, then run the
 # suite against a pip-installed Synapse and require its outcomes to match
-# tests/expectations/synapse.txt exactly (MATRIX_SKIP_SYNAPSE=1 skips that last step).
+# tests/expectations/synapse/ exactly (MATRIX_SKIP_SYNAPSE=1 skips that last step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -33,6 +33,10 @@ class FederationSender:
         self._clock = clock
         self._wakeups: dict[str, trio.Event] = {}
         self._nursery: trio.Nursery | None = None
+        # Transaction IDs: this run's start time and a counter, so that no two
+        # transactions of any run share an ID (receivers drop a repeated one as a retry).
+        self._txn_prefix = str(clock())
+        self._txn_count = 0
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Own one task per destination for as long as the server runs."""
@@ -75,14 +79,19 @@ class FederationSender:
                                                           edus=MAX_EDUS)
                 if not ids:
                     break
-                # The same batch keeps the same transaction ID across retries and restarts.
-                if await self._send(destination, f"{ids[0]}-{ids[-1]}", pdus, edus):
-                    with self._db.transaction():
-                        self._outbox.remove(ids)
-                    backoff = FIRST_BACKOFF_S
-                else:
+                # Spec (PUT /send/{txnId}): a failed transaction is retried, unchanged and
+                # under its ID, until it is answered 200; only then may another be sent.
+                txn_id = self._next_txn_id()
+                while not await self._send(destination, txn_id, pdus, edus):
                     await trio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
+                with self._db.transaction():
+                    self._outbox.remove(ids)
+                backoff = FIRST_BACKOFF_S
+
+    def _next_txn_id(self) -> str:
+        self._txn_count += 1
+        return f"{self._txn_prefix}-{self._txn_count}"
 
     async def _send(self, destination: str, txn_id: str, pdus: list[JsonDict],
                     edus: list[JsonDict]) -> bool:

@@ -190,7 +190,8 @@ class RoomEvents:
         if target is not None and target.pdu.get("room_id", room_id) == room_id:
             # Redacted state stays state, with only its kept content (client-server-api/
             # #redactions note), so the pruned form is what auth checks read from now on.
-            self.events.mark_redacted(target_id, event_id, redact(target.pdu, self.version(room_id)))
+            pruned = redact(target.pdu, self.version(room_id))
+            self.events.mark_redacted(target_id, event_id, pruned)
 
     def _group_after(self, event_ids: list[EventId]) -> int | None:
         groups = [self.events.get(e).state_group for e in event_ids]
@@ -216,7 +217,12 @@ class RoomEvents:
         if not prev_ids:
             return {}
         prev_group = self._group_after(prev_ids)
-        return self.state.group_state(prev_group) if prev_group else {}
+        if prev_group is None:
+            # Parents held only as outliers (the join that opened a room joined over
+            # federation): its own state, less the key it set, is the best we know.
+            state.pop((event.pdu["type"], state_key), None)
+            return state
+        return self.state.group_state(prev_group)
 
     def state_events(self, state: StateMap) -> dict[tuple[str, str], JsonDict]:
         return {key: self._pdu(event_id) for key, event_id in state.items()}

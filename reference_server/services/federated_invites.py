@@ -27,7 +27,7 @@ from .events import NewEvent, RoomEvents
 class FederatedInvites:
     def __init__(self, *, db: Database, rooms: RoomStore, room_events: RoomEvents,
                  client: FederationClient, checker: PduChecker, server_name: str,
-                 signing_key, stripped_state) -> None:
+                 signing_key, invite_room_state) -> None:
         self._db = db
         self._rooms = rooms
         self._events = room_events
@@ -35,7 +35,7 @@ class FederatedInvites:
         self._checker = checker
         self._server_name = server_name
         self._key = signing_key
-        self._stripped_state = stripped_state
+        self._invite_room_state = invite_room_state
 
     async def invite_remote(self, sender: UserId, room_id: RoomId, target: UserId,
                             content: JsonDict) -> EventId:
@@ -46,13 +46,13 @@ class FederatedInvites:
             sender, "m.room.member", content, state_key=target), current, prev)
         server = target.split(":", 1)[1]
         body = {"room_version": version.identifier, "event": pdu,
-                "invite_room_state": self._stripped_state(room_id)}
+                "invite_room_state": self._invite_room_state(room_id)}
         try:
             answer = await self._client.request(
                 "PUT", server, f"/_matrix/federation/v2/invite/{quote(room_id, safe='')}/"
                 f"{quote(event_id, safe='')}", body=body)
         except FederationError as error:
-            raise errors.forbidden(f"{server} refused the invite: {error}") from None
+            raise _invite_refused(server, error) from None
         signed = answer.get("event") if isinstance(answer, dict) else None
         if not isinstance(signed, dict):
             raise errors.MatrixError(502, "M_UNKNOWN", f"{server} sent back no invite event.")
@@ -73,17 +73,18 @@ class FederatedInvites:
         target = event.get("state_key", "")
         if event.get("type") != "m.room.member" or \
                 event.get("content", {}).get("membership") != "invite":
-            raise errors.bad_json("Expected an m.room.member invite event.")
+            raise errors.invalid_param("Expected an m.room.member invite event.")
+        # Spec: these checks SHOULD answer M_INVALID_PARAM (server-server, PUT /v2/invite).
         if not target.endswith(":" + self._server_name):
-            raise errors.bad_json("The invitee is not a user of this server.")
+            raise errors.invalid_param("The invitee is not a user of this server.")
         if not str(event.get("sender", "")).endswith(":" + origin):
-            raise errors.forbidden(f"{origin} may not send invites for {event.get('sender')}.")
+            raise errors.invalid_param(f"{origin} may not send invites for {event.get('sender')}.")
         if compute_event_id(event, version) != event_id:
             raise errors.bad_json("The event ID in the path does not match the event.")
         try:
             await self._checker.check_signatures(event, version)
         except PduRejected as error:
-            raise errors.forbidden(f"The invite is not properly signed: {error}") from None
+            raise errors.invalid_param(f"The invite is not properly signed: {error}") from None
         signed = self._countersign(event, version)
         self._remember(room_id, version.identifier, event_id, signed,
                        body.get("invite_room_state") or [])
@@ -111,3 +112,13 @@ class FederatedInvites:
                 self._events.state.set_membership(room_id, event["state_key"], "invite",
                                                   event_id, stream)
         self._events.notify()
+
+
+def _invite_refused(server: str, error: FederationError) -> errors.MatrixError:
+    """The client's error when the invitee's server would not countersign (client-server,
+    inviting: 400 M_UNSUPPORTED_ROOM_VERSION when it lacks the room's version)."""
+    body = error.body if isinstance(error.body, dict) else {}
+    if error.status == 400 and body.get("errcode") == "M_INCOMPATIBLE_ROOM_VERSION":
+        return errors.MatrixError(400, "M_UNSUPPORTED_ROOM_VERSION",
+                                  f"{server} does not support this room's version.")
+    return errors.forbidden(f"{server} refused the invite: {error}")

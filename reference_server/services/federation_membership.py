@@ -53,22 +53,30 @@ class FederatedMembership:
         """Check and store a signed membership event; returns (event, state, auth chain)."""
         version = self._resident_room(room_id)
         self._check_acl(origin, room_id)
+        # Spec (send_join/send_leave): these failures SHOULD be M_INVALID_PARAM.
         if pdu.get("type") != "m.room.member" or \
                 pdu.get("content", {}).get("membership") != membership:
-            raise errors.bad_json(f"Expected an m.room.member event with membership {membership}.")
+            raise errors.invalid_param(
+                f"Expected an m.room.member event with membership {membership}.")
         sender = pdu.get("sender", "")
         if pdu.get("state_key") != sender:
-            raise errors.bad_json("The state_key must be the sender.")
-        _require_origin(origin, sender)
+            raise errors.invalid_param("The state_key must be the sender.")
+        if _server_of(sender) != origin:
+            raise errors.invalid_param(f"{sender} is not a user of {origin}.")
         if compute_event_id(pdu, version) != event_id:
             raise errors.bad_json("The event ID in the path does not match the event.")
+        try:
+            await self._remote.check_signatures(room_id, pdu)
+        except PduRejected as error:
+            raise errors.invalid_param(f"The event's signatures do not hold: {error}") from None
         try:
             stored = await self._remote.receive(room_id, pdu)
         except (PduRejected, AuthError) as error:
             raise errors.forbidden(f"The event was rejected: {error}") from None
         state = self._events.state_before(stored)
         state_pdus = [self._events.events.get(e).pdu for e in state.values()]
-        return stored.pdu, state_pdus, self._auth_chain(state_pdus)
+        # The auth chain covers the new event's own auth events as well as the state's.
+        return stored.pdu, state_pdus, self._auth_chain([*state_pdus, stored.pdu])
 
     def _auth_chain(self, pdus: list[JsonDict]) -> list[JsonDict]:
         seen: dict[EventId, JsonDict] = {}

@@ -180,6 +180,12 @@ class MembershipService:
                                  "sender": pdu["sender"], "content": pdu["content"]})
         return stripped
 
+    def invite_room_state(self, room_id: RoomId) -> list[JsonDict]:
+        """The same state as full PDUs, as an invite to another server carries it (server-
+        server, inviting to a room: `invite_room_state`, in the room version's format)."""
+        found = (self._events.current_state_event(room_id, t) for t in STRIPPED_STATE_TYPES)
+        return [pdu for pdu in found if pdu is not None]
+
     def _send(self, room_id: RoomId, sender: UserId, content: JsonDict, target: UserId) -> EventId:
         stored = self._events.append(
             room_id, NewEvent(sender, "m.room.member", content, state_key=target))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .. import errors
 from ..federation.pdu_checks import PduChecker, PduRejected
 from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth, check_auth_events
-from ..protocol.event_ids import compute_event_id
+from ..protocol.event_ids import compute_event_id, create_event_id_for_room
 from ..protocol.events import auth_event_ids, prev_event_ids
 from ..protocol.room_versions import RoomVersion
 from ..protocol.state_res import resolve_state
@@ -45,6 +45,10 @@ class RemoteEvents:
         return self._events.persist_placed(room_id, event_id, pdu, state_before=state_before,
                                            extremities=extremities, current_state=current)
 
+    async def check_signatures(self, room_id: RoomId, pdu: JsonDict) -> None:
+        """Raise PduRejected unless the servers that must sign the PDU did."""
+        await self._checker.check_signatures(pdu, self._events.version(room_id))
+
     def event_id_of(self, room_id: RoomId, pdu: JsonDict) -> EventId | None:
         """The ID a PDU has in its room's version, or None if it cannot be computed."""
         try:
@@ -68,7 +72,9 @@ class RemoteEvents:
         except AuthError as error:
             raise PduRejected(f"bad auth events: {error}") from None
         by_key = {(e["type"], e.get("state_key", "")): e for e in auth_events}
-        self._authorise(pdu, by_key, version, "its auth events")
+        # v12: the create event is never listed; the room ID names it.
+        self._authorise(pdu, by_key, version, "its auth events",
+                        create_id=create_event_id_for_room(pdu.get("room_id", ""), version))
 
     def _check_against_state(self, pdu: JsonDict, state: StateMap, version: RoomVersion,
                              what: str) -> None:
@@ -81,7 +87,8 @@ class RemoteEvents:
                    create_id: EventId | None = None) -> None:
         create = auth_map.get(("m.room.create", ""))
         if create is None and create_id is not None:
-            create = self._events.events.get(create_id).pdu
+            stored = self._events.events.get(create_id)
+            create = stored.pdu if stored is not None else None
         try:
             check_auth(pdu, auth_map, version, create_event=create)
         except AuthError as error:

@@ -119,7 +119,8 @@ class SyncService:
         elif membership == "invite" and changed:
             invite = self._events.events.get(event_id)
             # A remote server's invite carries the room's stripped state with it.
-            remote_state = invite.pdu.get("unsigned", {}).get("invite_room_state")
+            remote_state = [_stripped(e) for e in
+                            invite.pdu.get("unsigned", {}).get("invite_room_state") or []]
             state = (remote_state or self._stripped_state(room_id)) + [_stripped(invite.pdu)]
             rooms["invite"][room_id] = {"invite_state": {"events": state}}
         elif membership == "knock" and changed:
@@ -143,7 +144,7 @@ class SyncService:
         limited = len(batch) > limit
         batch = list(reversed(batch[:limit]))
         batch = [e for e in batch if event_allowed(timeline_filter, e.pdu, room_id)]
-        return batch, limited
+        return self._reader.visible(room_id, request.user_id, batch), limited
 
     def _joined_room(self, request: SyncRequest, room_id: RoomId, since: SyncToken | None,
                      now: SyncToken) -> JsonDict | None:

@@ -69,6 +69,12 @@ class RoomReader:
     def _room_of(self, stored: StoredEvent) -> RoomId:
         return self._events.events.room_of(stored.event_id)
 
+    def visible(self, room_id: RoomId, user_id: UserId,
+                events: list[StoredEvent]) -> list[StoredEvent]:
+        """The events this user may see under the room's history visibility rules."""
+        joined_now = self._joined(room_id, user_id)
+        return [e for e in events if self._visibility.can_see(user_id, e, joined_now=joined_now)]
+
     def _joined(self, room_id: RoomId, user_id: UserId) -> bool:
         membership = self._membership(room_id, user_id)
         return bool(membership) and membership[0] == "join"

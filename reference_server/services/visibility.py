@@ -26,14 +26,27 @@ class Visibility:
         if hv_id:
             visibility = self._events.events.get(hv_id).pdu["content"].get(
                 "history_visibility", "shared")
-        if visibility == "world_readable":
-            return True
         membership = None
         member_id = state.get(("m.room.member", user_id))
         if member_id:
             membership = self._events.events.get(member_id).pdu["content"].get("membership")
-        if membership == "join":
+        if _allowed(visibility, membership, joined_now=joined_now):
             return True
-        if visibility == "shared" and joined_now:
-            return True
-        return visibility == "invited" and membership == "invite"
+        # A history visibility event is visible if the setting after it allows it, too.
+        if pdu["type"] == "m.room.history_visibility" and pdu.get("state_key") == "":
+            after = pdu["content"].get("history_visibility", "shared")
+            return _allowed(after, membership, joined_now=joined_now)
+        return False
+
+
+def _allowed(visibility: str, membership: str | None, *, joined_now: bool) -> bool:
+    """The spec's rules 1-5 for one history visibility setting."""
+    if visibility not in ("world_readable", "shared", "invited", "joined"):
+        visibility = "shared"  # a value not understood counts as `shared`
+    if visibility == "world_readable":
+        return True
+    if membership == "join":
+        return True
+    if visibility == "shared" and joined_now:
+        return True
+    return visibility == "invited" and membership == "invite"

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.assertions import expect_error, expect_one_error
-from tests.harness.checks import expect_ok
+from tests.harness.assertions import expect_error, expect_ok, expect_one_error
 
 REFUSED = (403, "M_FORBIDDEN")
 MALFORMED = (400, "M_BAD_JSON")
@@ -501,9 +500,9 @@ def test_v12_creator_cannot_be_kicked_by_an_admin(hs):
     assert bob.get_state(room, "m.room.member", alice.user_id)["membership"] == "join"
 
 
-def test_v11_creator_can_be_demoted_by_an_equal(hs):
-    """Before v12 the creator is an ordinary 100: another 100 cannot demote them, but they
-    can demote themselves.
+def test_v11_creator_level_is_an_ordinary_level(hs):
+    """Before v12 the creator's 100 is an ordinary level: an equal cannot lower it, the
+    creator can.
 
     Spec: client-server-api/#permissions — in room versions 1-11 the creator's default
     100 can be changed by power levels events under the same rules as anyone's (rules

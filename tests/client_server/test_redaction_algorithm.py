@@ -157,8 +157,8 @@ def test_redacted_create_event_keeps_creator_or_all_content(hs, version, keep_al
 
     Spec: rooms/v1 and rooms/v11 "Redactions" — `m.room.create` keeps the `creator` key
     (v1-v10) or its whole content (v11 on). Any member at the `m.room.redaction` level
-    may redact their own events (client-server-api/#put_matrixclientv3roomsroomidredacteventidtxnid),
-    the creator's create event included.
+    may redact their own events, the creator's create event included
+    (client-server-api/#put_matrixclientv3roomsroomidredacteventidtxnid).
     """
     alice = hs.register()
     room = alice.create_room(room_version=version, creation_content=dict(EXTRA))

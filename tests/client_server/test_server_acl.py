@@ -27,8 +27,9 @@ def test_valid_acl_is_stored_and_readable(hs, content):
     """A well-formed m.room.server_acl is accepted and reads back exactly as sent.
 
     Spec: client-server-api/#mroomserver_acl — `allow` and `deny` are lists of glob
-    strings and `allow_ip_literals` a boolean; client-server-api/#put_matrixclientv3roomsroomidstatestatekeystatekey
-    stores the content, which GET returns.
+    strings and `allow_ip_literals` a boolean;
+    client-server-api/#put_matrixclientv3roomsroomidstateeventtypestatekey stores the
+    content, which GET returns.
     """
     alice = hs.register()
     room = alice.create_room(preset="public_chat")
@@ -87,7 +88,7 @@ def test_users_of_an_allowed_server_keep_participating(hs):
 def test_acl_can_be_replaced(hs):
     """Sending a new m.room.server_acl replaces the previous one in the room state.
 
-    Spec: client-server-api/#put_matrixclientv3roomsroomidstatestatekeystatekey — state
+    Spec: client-server-api/#put_matrixclientv3roomsroomidstateeventtypestatekey — state
     events with the same type and state key overwrite each other.
     """
     alice = hs.register()

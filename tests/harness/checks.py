@@ -18,7 +18,7 @@ from tests.harness.client import Client, user_id_of
 
 __all__ = [
     "Check", "joined_to", "invited_to", "left", "timeline_has", "state_has", "typing_in",
-    "receipt_in", "account_data_has", "expect_error", "expect_ok", "expect_status",
+    "receipt_in", "account_data_has", "without", "expect_error", "expect_ok", "expect_status",
 ]
 
 JsonDict = dict[str, Any]
@@ -157,3 +157,21 @@ def account_data_has(event_type: str, room_id: str | None = None,
         return f"not in this answer's account data ({sorted(str(e.get('type')) for e in events)})"
     where = f" of {room_id}" if room_id else ""
     return Check(f"account data {event_type}{where}", test)
+
+
+def without(wanted: Check, *forbidden: Check) -> Check:
+    """`wanted`, with none of `forbidden` met in any answer up to and including the one
+    that meets it: for what must never reach a client, followed by what must.
+
+        alice.sync_until(without(timeline_has(room, good_id), timeline_has(room, bad_id)))
+
+    Once a forbidden check is met the condition can never pass, and says why.
+    """
+    happened: list[str] = []
+
+    def test(body: JsonDict) -> str | None:
+        happened.extend(str(check) for check in forbidden if check(body) is None)
+        if happened:
+            return f"{happened[0]} happened, which must not"
+        return wanted(body)
+    return Check(f"{wanted}, never {' or '.join(str(c) for c in forbidden)}", test)

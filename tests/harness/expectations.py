@@ -68,7 +68,10 @@ def parse(lines: Iterable[str], *, source: str = "expectations") -> list[Expecta
 
 
 def load(path: Path | str) -> list[Expectation]:
+    """One expectations file, or every `*.txt` file of a directory (one file per area)."""
     path = Path(path)
+    if path.is_dir():
+        return [e for file in sorted(path.glob("*.txt")) for e in load(file)]
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

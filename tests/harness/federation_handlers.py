@@ -11,7 +11,7 @@ is answered as a real server would answer it, and the fault fails the test.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tests.harness.crypto import SignatureError, compute_event_id, content_hash, \
@@ -54,17 +54,20 @@ def handle_version(name: str = "matrix-conformance fake peer", version: str = "0
     return (Route("GET", FEDERATION_V1 + "/version", lambda *_: body, signed=False),)
 
 
-def handle_transactions(on_pdu: Callback | None = None,
-                        on_edu: Callback | None = None) -> Handler:
-    """Accepts transactions, handing each PDU and EDU to the callbacks.
+def handle_transactions(on_pdu: Callback | None = None, on_edu: Callback | None = None, *,
+                        on_transaction: Callback | None = None, failures: int = 0) -> Handler:
+    """Accepts transactions, handing each (the body), its PDUs and EDUs to the callbacks.
 
     PDUs of rooms whose version the peer knows (rooms it hosts, joined or was invited
     to) are checked: content hash, the sending server's signature. PDUs of hosted rooms
     join the room's graph. A retried transaction ID is answered again without calling
-    back twice (spec: server-server-api/#transactions).
+    back twice (spec: server-server-api/#transactions). The first `failures`
+    transactions are answered 500 M_UNKNOWN unread, as by a server that is briefly
+    down; `peer.requests` shows what the target sent next.
     """
     answered: dict[tuple[str, str], JsonDict] = {}
     lock = threading.Lock()
+    failed = [0]
 
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
         origin, body = request.origin or "", request.json or {}
@@ -72,9 +75,14 @@ def handle_transactions(on_pdu: Callback | None = None,
             key = (origin, params["txnId"])
             if key in answered:
                 return answered[key]
+            if failed[0] < failures:
+                failed[0] += 1
+                raise Answer(500, "M_UNKNOWN", "this test's peer fails this transaction")
             if body.get("origin") != origin:
                 raise target_fault(f"the transaction's origin {body.get('origin')!r} is not "
                                    f"the server that signed the request ({origin})", "M_BAD_JSON")
+            if on_transaction is not None:
+                on_transaction(body)
             results = {}
             for pdu in body.get("pdus", []):
                 event_id, result = _receive_pdu(peer, pdu, origin)
@@ -175,15 +183,70 @@ def handle_make_send_join(on_join: Callback | None = None) -> Handler:
     return handle_make_join() + handle_send_join(on_join)
 
 
-def handle_invite(on_invite: Callback | None = None, *, accept: bool = True) -> Handler:
+def handle_make_leave() -> Handler:
+    """Answers make_leave for rooms the peer hosts, for users of the caller with a
+    membership there to give up (an invite, typically).
+
+    Spec: server-server-api/#leaving-rooms-rejecting-invites (GET /make_leave).
+    """
+    def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
+        room, user_id = _hosted(peer, params["roomId"]), params["userId"]
+        if ":" not in user_id or server_of(user_id) != request.origin:
+            raise target_fault(f"{request.origin} asked to leave for {user_id}, who is not its "
+                               "user", "M_FORBIDDEN", 403)
+        if room.membership(user_id) not in ("invite", "join", "knock"):
+            raise Answer(403, "M_FORBIDDEN", f"{user_id} has no membership in {room.room_id}")
+        return {"room_version": room.version.identifier,
+                "event": room.make_join_template(user_id, "leave")}
+
+    return (Route("GET", FEDERATION_V1 + "/make_leave/{roomId}/{userId}", respond),)
+
+
+def handle_send_leave(on_leave: Callback | None = None) -> Handler:
+    """Accepts leaves to rooms the peer hosts: checks and adds them.
+
+    Spec: server-server-api/#leaving-rooms-rejecting-invites (PUT /v2/send_leave).
+    """
+    def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
+        room, event = _hosted(peer, params["roomId"]), request.json or {}
+        origin = request.origin or ""
+        problems = room.join_problems(event, params["eventId"], origin, membership="leave")
+        problem = None if problems else _pdu_problem(peer, event, origin,
+                                                     room.version.identifier)
+        if problems or problem:
+            raise target_fault("the leave event is not acceptable: " +
+                               "; ".join(problems or [problem or ""]))
+        room.add(event)
+        if on_leave is not None:
+            on_leave(event)
+        return {}
+
+    return (Route("PUT", FEDERATION_V2 + "/send_leave/{roomId}/{eventId}", respond),)
+
+
+def handle_make_send_leave(on_leave: Callback | None = None) -> Handler:
+    """Both halves of the leave handshake for rooms the peer hosts."""
+    return handle_make_leave() + handle_send_leave(on_leave)
+
+
+def handle_invite(on_invite: Callback | None = None, *, accept: bool = True,
+                  versions: Iterable[str] | None = None) -> Handler:
     """Countersigns invites of the peer's users (v2), or refuses them with 403.
 
-    `on_invite` gets the request body with the countersigned event. Spec:
-    server-server-api/#inviting-to-a-room (PUT /v2/invite).
+    `on_invite` gets the request body with the countersigned event. With `versions`,
+    the peer supports only those room versions and answers invites to rooms of others
+    400 M_INCOMPATIBLE_ROOM_VERSION. Spec: server-server-api/#inviting-to-a-room
+    (PUT /v2/invite).
     """
+    supported = None if versions is None else set(versions)
+
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
         body, origin = request.json or {}, request.origin or ""
         event, version = body.get("event") or {}, str(body.get("room_version"))
+        if supported is not None and version not in supported:
+            raise Answer(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                         f"this test's peer does not support room version {version}",
+                         room_version=version)
         problems = _invite_problems(peer, event, version, params, origin)
         if problems:
             raise target_fault("the invite is not acceptable: " + "; ".join(problems))
@@ -303,6 +366,26 @@ def handle_query_profile(profiles: Mapping[str, JsonDict]) -> Handler:
         return dict(profile)
 
     return (Route("GET", FEDERATION_V1 + "/query/profile", respond),)
+
+
+def handle_query_directory(aliases: Mapping[str, str]) -> Handler:
+    """Resolves the peer's room aliases, from `{localpart or alias: room ID}`; the peer
+    names itself as the server to join through.
+
+    Spec: server-server-api/#get_matrixfederationv1querydirectory.
+    """
+    def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
+        alias = request.arg("room_alias") or ""
+        if not alias.endswith(":" + peer.server_name):
+            raise target_fault(f"{request.origin} asked this peer to resolve {alias!r}, "
+                               "which is not its alias")
+        localpart = alias[1:].rsplit(":" + peer.server_name, 1)[0]
+        room_id = aliases.get(alias, aliases.get(localpart))
+        if room_id is None:
+            raise Answer(404, "M_NOT_FOUND", f"no room has the alias {alias}")
+        return {"room_id": room_id, "servers": [peer.server_name]}
+
+    return (Route("GET", FEDERATION_V1 + "/query/directory", respond),)
 
 
 def _int_arg(value: str | None, name: str) -> int:

@@ -8,6 +8,7 @@ the test ends; faults no failure has shown yet fail the test then.
 """
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -61,3 +62,10 @@ class PeerFactory:
         report = [peer.unreported_faults() for peer in self.peers]
         if any(report):
             pytest.fail("\n".join(text for text in report if text), pytrace=False)
+
+
+def unreachable_server_name(host: str = "127.0.0.1") -> str:
+    """A server name where nothing listens (a port just freed): nobody can fetch its keys."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return f"{host}:{probe.getsockname()[1]}"

@@ -83,6 +83,30 @@ class FakeRoom:
     def __repr__(self) -> str:
         return f"<FakeRoom {self.room_id} v{self.version.identifier}>"
 
+    @classmethod
+    def joined(cls, server_name: str, key: SigningKey, *, room_id: str, version: str,
+               event: JsonDict, state: Iterable[JsonDict],
+               auth_chain: Iterable[JsonDict]) -> FakeRoom:
+        """A room hosted elsewhere that one of the peer's users joined, from send_join.
+
+        The graph holds what the answer gave (the state before the join, its auth chain,
+        the join): enough to build the joined user's next events, which follow the join.
+        """
+        room = cls.__new__(cls)
+        room.version = room_version(version)
+        room.server_name, room.key, room.room_id = server_name, key, room_id
+        room.creator = event["sender"]
+        room.events, room.extremities, room._state_after = {}, [], {}
+        state = list(state)
+        for pdu in sorted([*auth_chain, *state], key=lambda ev: ev.get("depth", 0)):
+            room.events.setdefault(room.event_id(pdu), copy.deepcopy(pdu))
+        before = {(pdu["type"], pdu["state_key"]): room.event_id(pdu) for pdu in state}
+        join_id = room.event_id(event)
+        room.events[join_id] = copy.deepcopy(event)
+        room._state_after[join_id] = {**before, ("m.room.member", event["state_key"]): join_id}
+        room.extremities = [join_id]
+        return room
+
     def _create(self) -> None:
         content: JsonDict = {"room_version": self.version.identifier}
         if not self.version.v11_redaction:  # v11 dropped `creator` (the sender is the creator)
@@ -267,10 +291,10 @@ class FakeRoom:
 
     # -- joins -----------------------------------------------------------------------------
 
-    def make_join_template(self, user_id: str) -> JsonDict:
-        """The unsigned join event `make_join` answers with."""
+    def make_join_template(self, user_id: str, membership: str = "join") -> JsonDict:
+        """The unsigned join event `make_join` answers with (`make_leave`: membership leave)."""
         prev = list(self.extremities)
-        content = {"membership": "join"}
+        content = {"membership": membership}
         return {
             "room_id": self.room_id, "type": "m.room.member", "sender": user_id,
             "state_key": user_id, "content": content, "origin": self.server_name,
@@ -279,14 +303,16 @@ class FakeRoom:
                                                    user_id, user_id, content),
         }
 
-    def join_problems(self, event: JsonDict, event_id: str, origin: str) -> list[str]:
-        """Why a join event sent to `send_join` is not acceptable (empty when it is)."""
+    def join_problems(self, event: JsonDict, event_id: str, origin: str,
+                      membership: str = "join") -> list[str]:
+        """Why a join (or, with `membership`, leave) event sent to `send_join` (`send_leave`)
+        is not acceptable (empty when it is)."""
         problems = []
         if self.event_id(event) != event_id:
             problems.append(f"its event ID is {self.event_id(event)}, not {event_id}")
         if event.get("type") != "m.room.member" or \
-                (event.get("content") or {}).get("membership") != "join":
-            problems.append("it is not an m.room.member event with membership join")
+                (event.get("content") or {}).get("membership") != membership:
+            problems.append(f"it is not an m.room.member event with membership {membership}")
         sender = event.get("sender", "")
         if event.get("state_key") != sender or ":" not in sender or server_of(sender) != origin:
             problems.append(f"its sender {sender!r} is not its state_key or not a user of {origin}")

@@ -40,7 +40,7 @@ from tests.harness.federation_tls import PeerCA
 from tests.harness.schema import OperationIndex, _format_checker, trim
 
 if TYPE_CHECKING:
-    from tests.harness.federation_client import FederationClient, FederationTarget
+    from tests.harness.federation_client import FederationClient, FederationTarget, Joined
 
 JsonDict = dict[str, Any]
 Handler = Route | Iterable[Route]
@@ -159,6 +159,17 @@ class FakeHomeserver:
         room = FakeRoom(self.server_name, self.key, version=version,
                         creator=creator or self.user_id("alice"), **options)
         self.rooms[room.room_id] = room
+        return room
+
+    def track(self, joined: Joined) -> FakeRoom:
+        """The room one of our users joined on another server (`FederationClient.join`),
+        kept like a hosted one: its events from transactions join the graph, and
+        `room.message(...)` builds the joined user's next events."""
+        room = FakeRoom.joined(self.server_name, self.key, room_id=joined.room_id,
+                               version=joined.room_version, event=joined.event,
+                               state=joined.state, auth_chain=joined.auth_chain)
+        with self._handling:
+            self.rooms[room.room_id] = room
         return room
 
     def room_version_of(self, room_id: str) -> str | None:

@@ -52,7 +52,7 @@ OPTIONS = [
     ("--appservice-registration", "MATRIX_APPSERVICE_REGISTRATION", "FILE",
      "the application service registration the target has loaded"),
     ("--expectations", "MATRIX_EXPECTATIONS", "FILE",
-     "known failures of the target, applied as strict xfail"),
+     "known failures of the target, applied as strict xfail (a directory: all its *.txt)"),
     ("--results", "MATRIX_RESULTS", "FILE", "append one JSON line per test to FILE"),
 ]
 MARKERS = [

@@ -26,7 +26,8 @@ from tests.harness.federation_client import FederationClient, FederationTarget, 
     federation_url_for, tls_verification
 from tests.harness.federation_handlers import handle_event, handle_get_missing_events, \
     handle_backfill, handle_invite, handle_keys, handle_make_send_join, \
-    handle_query_profile, handle_state, handle_state_ids, handle_transactions
+    handle_make_send_leave, handle_query_directory, handle_query_profile, handle_state, \
+    handle_state_ids, handle_transactions
 from tests.harness.federation_room import FakeRoom
 from tests.harness.federation_server import FakeHomeserver
 from tests.harness.federation_tls import PeerCA
@@ -180,6 +181,21 @@ def test_a_retried_transaction_is_answered_without_processing_it_again(ca, fakes
     first = client.send_transaction([message], txn_id="txn-1")
     assert client.send_transaction([message], txn_id="txn-1") == first
     assert len(pdus) == 1
+
+
+def test_a_peer_told_to_fail_refuses_the_first_transactions_unread(ca, fakes):
+    sender = fakes(handle_keys())
+    pdus = []
+    receiver = fakes(handle_transactions(on_pdu=pdus.append, failures=1))
+    message = sender.create_room("12").message("later")
+    client = client_of(sender, receiver, ca)
+    body = {"origin": sender.server_name, "origin_server_ts": 1, "pdus": [message]}
+    unchecked = FederationClient(client.target, origin=sender.server_name, key=sender.key,
+                                 checker=type("Unchecked", (), {"check": lambda *_: None})())
+    failed = unchecked.do("PUT", ["send", "txn-1"], json=body)  # 500 is not in api/
+    assert failed.status_code == 500 and pdus == []
+    client.send_transaction([message], txn_id="txn-1")
+    assert pdus == [message] and [r.status for r in receiver.requests] == [500, 200]
 
 
 @pytest.mark.parametrize(
@@ -357,6 +373,38 @@ def test_an_invite_is_countersigned_by_the_invitees_server(ca, fakes, accept):
     crypto.verify_event_signature(signed, invitee.server_name,
                                   {invitee.key.key_id: invitee.key.public_key_base64}, "11")
     assert invites[0]["event"] == signed and invitee.room_versions[room.room_id] == "11"
+
+
+def test_an_invite_is_rejected_with_the_leave_handshake(ca, fakes):
+    leaves = []
+    host = fakes(handle_keys(), handle_make_send_leave(on_leave=leaves.append))
+    invitee = fakes(handle_keys())
+    room = host.create_room("12")
+    carol = invitee.user_id("carol")
+    room.add(room.invite(carol))
+    client = client_of(invitee, host, ca)
+    template = client.do("GET", ["make_leave", room.room_id, carol]).json()
+    assert template["event"]["content"] == {"membership": "leave"}
+    event = crypto.sign_event({**template["event"], "origin_server_ts": 2},
+                              invitee.server_name, invitee.key, "12")
+    sent = client.do("PUT", ["send_leave", room.room_id, room.event_id(event)], json=event,
+                     prefix="/_matrix/federation/v2")
+    assert sent.status_code == 200 and room.membership(carol) == "leave"
+    assert leaves == [event] and host.errors == []
+    again = client.do("GET", ["make_leave", room.room_id, invitee.user_id("dave")])
+    assert again.status_code == 403
+
+
+def test_aliases_are_resolved_for_the_peers_own_aliases(ca, fakes):
+    asker = fakes(handle_keys())
+    holder = fakes(handle_keys())
+    holder.allow(handle_query_directory({"lounge": "!room:elsewhere"}))
+    client = client_of(asker, holder, ca)
+    assert client.query_directory(f"#lounge:{holder.server_name}") == {
+        "room_id": "!room:elsewhere", "servers": [holder.server_name]}
+    missing = client.do("GET", ["query", "directory"],
+                        params={"room_alias": f"#nowhere:{holder.server_name}"})
+    assert missing.status_code == 404 and holder.errors == []
 
 
 def test_a_hosted_rooms_history_is_served(ca, fakes):
