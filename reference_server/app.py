@@ -185,7 +185,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         KeyHandlers(server_name=server_name, key=key, keyring=keyring),
         FederationMembershipHandlers(membership=FederatedMembership(
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key,
-            check_acl=federation_reads.check_acl),
+            check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
             invites=invites),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
                             is_member_room=is_member_room, acl_allows=acl_allows),

@@ -18,7 +18,6 @@ import httpx
 import trio
 
 from ..protocol.signing import SigningKey
-from ..types import JsonDict
 from .discovery import Destination, is_ip_literal, resolve_server_name
 from .request_auth import sign_request
 

@@ -76,6 +76,14 @@ class DirectoryService:
         with self._db.transaction():
             self._rooms.set_public(room_id, visibility == "public")
 
+    def public_rooms_query(self, query: JsonDict, body: JsonDict | None) -> JsonDict:
+        """GET (query string) or POST (body with `filter`) /publicRooms, for clients and servers."""
+        if body is None:
+            return self.public_rooms(limit=query.get("limit"), since=query.get("since"),
+                                     search=None)
+        search = (body.get("filter") or {}).get("generic_search_term")
+        return self.public_rooms(limit=body.get("limit"), since=body.get("since"), search=search)
+
     def public_rooms(self, *, limit: int | None, since: str | None,
                      search: str | None) -> JsonDict:
         chunks = [self._chunk(r) for r in self._rooms.public_rooms()]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from .. import errors
 from ..federation.pdu_checks import PduRejected
 from ..protocol.auth_rules import AuthError
-from ..protocol.events import auth_event_ids
 from ..protocol.event_ids import compute_event_id
 from ..protocol.room_versions import RoomVersion
 from ..types import EventId, JsonDict, RoomId, UserId
@@ -18,8 +17,9 @@ _TEMPLATE_DROP = ("hashes", "signatures", "unsigned")
 
 class FederatedMembership:
     def __init__(self, *, room_events: RoomEvents, remote: RemoteEvents, server_name: str,
-                 signing_key, check_acl) -> None:
+                 signing_key, check_acl, auth_chain) -> None:
         self._check_acl = check_acl
+        self._auth_chain = auth_chain
         self._events = room_events
         self._remote = remote
         self.server_name = server_name
@@ -78,18 +78,6 @@ class FederatedMembership:
         # The auth chain covers the new event's own auth events as well as the state's.
         return stored.pdu, state_pdus, self._auth_chain([*state_pdus, stored.pdu])
 
-    def _auth_chain(self, pdus: list[JsonDict]) -> list[JsonDict]:
-        seen: dict[EventId, JsonDict] = {}
-        todo = [a for p in pdus for a in auth_event_ids(p)]
-        while todo:
-            event_id = todo.pop()
-            if event_id in seen:
-                continue
-            stored = self._events.events.get(event_id)
-            if stored is not None:
-                seen[event_id] = stored.pdu
-                todo.extend(auth_event_ids(stored.pdu))
-        return list(seen.values())
 
     def room_version_of(self, room_id: RoomId) -> str:
         return self._resident_room(room_id).identifier

@@ -35,10 +35,7 @@ class FederationQueryHandlers:
         raise errors.unrecognized(f"Unknown query type {request.path['queryType']!r}.")
 
     async def get_public_rooms(self, request: Request) -> JsonDict:
-        return self._directory.public_rooms(limit=request.query.get("limit"),
-                                            since=request.query.get("since"), search=None)
+        return self._directory.public_rooms_query(request.query, None)
 
     async def query_public_rooms(self, request: Request) -> JsonDict:
-        search = (request.body.get("filter") or {}).get("generic_search_term")
-        return self._directory.public_rooms(limit=request.body.get("limit"),
-                                            since=request.body.get("since"), search=search)
+        return self._directory.public_rooms_query(request.query, request.body)
