@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 
-import pytest
 
 from tests.harness.checks import expect_error, expect_ok
 

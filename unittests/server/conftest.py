@@ -2,7 +2,6 @@
 """A reference server run as a real process for the server's own end-to-end tests."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
