@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import api
 
 from . import errors
+from .appservices.identity import AppServiceIdentity
+from .appservices.registration import RegistrationError, load_registrations
+from .appservices.registry import AppServiceRegistry
 from .config import Config
 from .handlers.client.account import AccountHandlers
 from .handlers.client.directory import DirectoryHandlers
@@ -75,6 +78,13 @@ class Homeserver:
     background: list[Callable[..., Awaitable[None]]]
 
 
+def _load_appservices(config: Config) -> list:
+    try:
+        return load_registrations(config.appservice_registration_files, config.server_name)
+    except RegistrationError as error:
+        raise SystemExit(f"application service registration refused: {error}") from None
+
+
 def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_path)
@@ -91,6 +101,17 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               server_name=server_name, notifier=notifier,
                               passwords=Passwords(time_cost=config.password_time_cost,
                                                   memory_kib=config.password_memory_kib))
+    appservices = AppServiceRegistry(_load_appservices(config))
+    identity = AppServiceIdentity(services=appservices.services, devices=devices,
+                                  user_exists=accounts.exists)
+    for service in appservices.services:
+        users.create(service.sender, None, now_ms=now_ms(), appservice_id=service.id)
+
+    async def authenticate(token: str, query: dict[str, list[str]]):
+        service = identity.service_for_token(token)
+        if service is not None:
+            return identity.requester(service, token, query)
+        return await accounts.authenticate(token)
     room_events = RoomEvents(db=db, events=events, state=state, rooms=rooms, notifier=notifier,
                              server_name=server_name, signing_key=key)
     profiles = ProfileService(db=db, store=ProfileStore(db), room_events=room_events,
@@ -99,7 +120,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                    profile_of=profiles.member_fields, user_exists=accounts.exists,
                                    is_local=accounts.is_local)
     creator = RoomCreator(db=db, rooms=rooms, aliases=aliases, room_events=room_events,
-                          server_name=server_name, profile_of=profiles.member_fields)
+                          server_name=server_name, profile_of=profiles.member_fields,
+                          check_alias=lambda user, alias: directory.check_alias_not_reserved(
+                              user, alias))
     reader = RoomReader(room_events=room_events, formatter=ClientEventFormatter(events),
                         visibility=Visibility(room_events), current_stream=db.current_stream_id)
     typing = TypingService(notifier)
@@ -111,7 +134,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                        receipts=receipts, account_data=account_data, notifier=notifier,
                        stripped_state=membership.stripped_state)
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
-                                 server_name=server_name)
+                                 server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
 
     def event_in_room(room_id: str, event_id: str) -> None:
@@ -139,14 +162,17 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             client=federation, checker=checker,
                                             server_name=server_name, signing_key=key,
                                             profile_of=profiles.member_fields))
+    federation_reads = FederationReads(room_events=room_events)
     invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
                                checker=checker, server_name=server_name, signing_key=key,
-                               invite_room_state=membership.invite_room_state)
+                               invite_room_state=membership.invite_room_state,
+                               check_acl=federation_reads.check_acl)
     handlers = [
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True
                                               for n in sorted(config.enabled_mscs)}),
-        AccountHandlers(accounts=accounts, uia=uia, registration_open=config.registration_open),
+        AccountHandlers(accounts=accounts, uia=uia, registration_open=config.registration_open,
+                        appservices=appservices),
         ProfileHandlers(profiles=profiles),
         DeviceHandlers(accounts=accounts, uia=uia),
         AccountDataHandlers(account_data=account_data, filters=filters,
@@ -172,8 +198,6 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     def is_member_room(room_id: str) -> bool:
         return rooms.version(room_id) is not None
 
-    federation_reads = FederationReads(room_events=room_events)
-
     def acl_allows(origin: str, room_id: str) -> bool:
         try:
             federation_reads.check_acl(origin, room_id)
@@ -198,7 +222,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             "server-server": federation_handlers},
                                unimplemented=UNIMPLEMENTED,
                                enabled_mscs=config.enabled_mscs)
-    app = MatrixApp(routes, authenticate=accounts.authenticate,
+    app = MatrixApp(routes, authenticate=authenticate,
                     rate_limit=RateLimiter(enabled=config.rate_limits_enabled),
                     authenticate_server=FederationAuthenticator(keyring=keyring,
                                                                 server_name=server_name))

@@ -27,7 +27,8 @@ CORS_HEADERS = [
     (b"access-control-allow-headers", b"X-Requested-With, Content-Type, Authorization"),
 ]
 
-Authenticator = Callable[[str], Awaitable[Requester | None]]
+# Resolves an access token (with the query string, for application service masquerading).
+Authenticator = Callable[[str, dict[str, list[str]]], Awaitable[Requester | None]]
 # Checks a federation request's X-Matrix signature; returns the origin server name.
 ServerAuthenticator = Callable[[str | None, str, str, Any], Awaitable[str]]
 RateLimiter = Callable[[Route, Request], None]
@@ -132,7 +133,7 @@ class MatrixApp:
             if auth == "required":
                 raise errors.missing_token()
             return None
-        requester = await self._authenticate(token)
+        requester = await self._authenticate(token, query)
         if requester is None:
             raise errors.unknown_token()
         return requester

@@ -12,7 +12,8 @@ from .events import RoomEvents
 
 class DirectoryService:
     def __init__(self, *, db: Database, aliases: AliasStore, rooms: RoomStore,
-                 room_events: RoomEvents, server_name: str) -> None:
+                 room_events: RoomEvents, server_name: str, appservices) -> None:
+        self._appservices = appservices
         self._db = db
         self._aliases = aliases
         self._rooms = rooms
@@ -21,6 +22,7 @@ class DirectoryService:
 
     def set_alias(self, user_id: UserId, alias: str, room_id: RoomId) -> None:
         self._check_local(alias)
+        self.check_alias_not_reserved(user_id, alias)
         self._events.version(room_id)
         with self._db.transaction():
             if not self._aliases.create(alias, room_id, user_id):
@@ -59,6 +61,13 @@ class DirectoryService:
         needed = content.get("events", {}).get("m.room.canonical_alias",
                                                  content.get("state_default", 50))
         return power_level_of(user_id, content, create, version) >= needed
+
+    def check_alias_not_reserved(self, user_id: UserId, alias: str) -> None:
+        """Spec: M_EXCLUSIVE for aliases an application service claims, unless it is theirs."""
+        owner = self._appservices.exclusive_alias_owner(alias)
+        if owner is not None and not owner.owns_user(user_id):
+            raise errors.MatrixError(400, "M_EXCLUSIVE",
+                                     "That alias is reserved by an application service.")
 
     def _check_local(self, alias: str) -> None:
         if not alias.endswith(":" + self._server_name):

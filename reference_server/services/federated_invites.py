@@ -27,7 +27,7 @@ from .events import NewEvent, RoomEvents
 class FederatedInvites:
     def __init__(self, *, db: Database, rooms: RoomStore, room_events: RoomEvents,
                  client: FederationClient, checker: PduChecker, server_name: str,
-                 signing_key, invite_room_state) -> None:
+                 signing_key, invite_room_state, check_acl) -> None:
         self._db = db
         self._rooms = rooms
         self._events = room_events
@@ -36,6 +36,7 @@ class FederatedInvites:
         self._server_name = server_name
         self._key = signing_key
         self._invite_room_state = invite_room_state
+        self._check_acl = check_acl
 
     async def invite_remote(self, sender: UserId, room_id: RoomId, target: UserId,
                             content: JsonDict) -> EventId:
@@ -69,6 +70,9 @@ class FederatedInvites:
             raise errors.MatrixError(400, "M_INCOMPATIBLE_ROOM_VERSION",
                                      "This server does not support that room version.",
                                      room_version=str(body.get("room_version")))
+        if self._rooms.version(room_id) is not None:
+            # Spec (server ACLs): invites are protected in rooms whose state we hold.
+            self._check_acl(origin, room_id)
         event = body["event"]
         target = event.get("state_key", "")
         if event.get("type") != "m.room.member" or \

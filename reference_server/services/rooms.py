@@ -24,7 +24,9 @@ PRESETS: dict[str, dict[str, str]] = {
 class RoomCreator:
     def __init__(self, *, db: Database, rooms: RoomStore, aliases: AliasStore,
                  room_events: RoomEvents, server_name: str,
-                 profile_of: Callable[[UserId], JsonDict]) -> None:
+                 profile_of: Callable[[UserId], JsonDict],
+                 check_alias: Callable[[UserId, str], None] | None = None) -> None:
+        self._check_alias = check_alias
         self._db = db
         self._rooms = rooms
         self._aliases = aliases
@@ -39,6 +41,8 @@ class RoomCreator:
             "public_chat" if visibility == "public" else "private_chat")
         preset = PRESETS[preset_name]
         alias = self._reserve_alias_name(body.get("room_alias_name"))
+        if alias is not None and self._check_alias is not None:
+            self._check_alias(creator, alias)
         room_id = self._create_event(creator, version, body)
         self._rooms.set_public(room_id, visibility == "public")
         self._send(room_id, creator, "m.room.member", {"membership": "join", **self._profile(creator)},

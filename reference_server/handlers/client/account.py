@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from ... import errors
+from ...appservices.registry import AppServiceRegistry
 from ...http.request import Request
 from ...services.accounts import AccountService, Session
 from ...services.uia import UserInteractiveAuth
 from ...types import JsonDict
 
 
+APPSERVICE_LOGIN = "m.login.application_service"
+
+
 class AccountHandlers:
     def __init__(self, *, accounts: AccountService, uia: UserInteractiveAuth,
-                 registration_open: bool) -> None:
+                 registration_open: bool, appservices: AppServiceRegistry) -> None:
+        self._appservices = appservices
         self._accounts = accounts
         self._uia = uia
         self._open = registration_open
@@ -19,6 +24,8 @@ class AccountHandlers:
     # registration.yaml ------------------------------------------------------------
     async def register(self, request: Request) -> JsonDict:
         body = request.body
+        if body.get("type") == APPSERVICE_LOGIN:
+            return await self._register_for_appservice(request)
         if request.query.get("kind", "user") == "guest":
             user_id = await self._accounts.register(None, None, guest=True)
             return self._session_body(body, user_id)
@@ -28,11 +35,38 @@ class AccountHandlers:
         if username is not None:
             if not self._accounts.username_available(username.lower()):
                 raise errors.user_in_use()
+            # Spec: M_EXCLUSIVE (checked before UIA) for IDs an application service claims.
+            if self._appservices.exclusive_user_owner(
+                    self._accounts.user_id_for(username.lower())) is not None:
+                raise errors.MatrixError(400, "M_EXCLUSIVE",
+                                         "That user ID is reserved by an application service.")
         await self._uia.authenticate(body.get("auth"), flows=[["m.login.dummy"]],
                                      checks={"m.login.dummy": _dummy})
         user_id = await self._accounts.register(
             username.lower() if username else None, body.get("password"))
         return self._session_body(body, user_id)
+
+    async def _register_for_appservice(self, request: Request) -> JsonDict:
+        """An application service registering a user in its namespace: no UIA."""
+        service = self._service_of(request)
+        username = request.body.get("username")
+        if not isinstance(username, str):
+            raise errors.missing_param("An application service must choose the username.")
+        user_id = self._accounts.user_id_for(username.lower())
+        if not service.owns_user(user_id):
+            raise errors.MatrixError(400, "M_EXCLUSIVE",
+                                     f"{user_id} is outside the application service's namespace.")
+        await self._accounts.register(username.lower(), None, appservice_id=service.id)
+        return self._session_body(request.body, user_id)
+
+    def _service_of(self, request: Request):
+        requester = request.requester
+        if requester is None:
+            raise errors.missing_token()
+        service = self._appservices.by_id(requester.appservice_id or "")
+        if service is None:
+            raise errors.forbidden("Only an application service may use this login type.")
+        return service
 
     def _session_body(self, body: JsonDict, user_id: str) -> JsonDict:
         if body.get("inhibit_login"):
@@ -50,10 +84,23 @@ class AccountHandlers:
 
     # login.yaml ---------------------------------------------------------------------
     async def get_login_flows(self, request: Request) -> JsonDict:
-        return {"flows": [{"type": "m.login.password"}]}
+        return {"flows": [{"type": "m.login.password"}, {"type": APPSERVICE_LOGIN}]}
 
     async def login(self, request: Request) -> JsonDict:
         body = request.body
+        if body["type"] == APPSERVICE_LOGIN:
+            service = self._service_of(request)
+            user = _login_user(body)
+            user_id = user if user.startswith("@") else self._accounts.user_id_for(user.lower())
+            if not service.owns_user(user_id):
+                raise errors.MatrixError(403, "M_EXCLUSIVE",
+                                         f"{user_id} is outside the application service's namespace.")
+            if not self._accounts.exists(user_id):
+                raise errors.forbidden(f"{user_id} does not exist.")
+            session = self._accounts.start_session(
+                user_id, device_id=body.get("device_id"),
+                display_name=body.get("initial_device_display_name"))
+            return _session_json(session)
         if body["type"] != "m.login.password":
             raise errors.unknown(f"Login type {body['type']} is not supported.")
         user = _login_user(body)
