@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import api
 
 from . import errors
+from .appservices.calls import AppServiceCalls
 from .appservices.identity import AppServiceIdentity
+from .appservices.pusher import AppServicePusher
 from .appservices.registration import RegistrationError, load_registrations
 from .appservices.registry import AppServiceRegistry
 from .config import Config
 from .handlers.client.account import AccountHandlers
+from .handlers.client.appservice import AppServiceHandlers
 from .handlers.client.directory import DirectoryHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
@@ -76,6 +79,11 @@ class Homeserver:
     app: MatrixApp
     db: Database
     background: list[Callable[..., Awaitable[None]]]
+
+
+# Proposals this server always implements: application service ephemeral events, device
+# management and device masquerading.
+ALWAYS_ON_MSCS = (2409, 4190, 4326)
 
 
 def _load_appservices(config: Config) -> list:
@@ -167,13 +175,21 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                checker=checker, server_name=server_name, signing_key=key,
                                invite_room_state=membership.invite_room_state,
                                check_acl=federation_reads.check_acl)
+    pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
+                              room_aliases=aliases.for_room, clock=now_ms)
+    room_events.push_events_to(pusher)
+    typing.on_change(lambda room_id, _user, _typing: pusher.typing(
+        room_id, typing.typing_users(room_id)))
+    receipts.on_receipt(pusher.receipt)
+    appservice_calls = AppServiceCalls()
     handlers = [
+        AppServiceHandlers(registry=appservices, calls=appservice_calls, directory=directory),
         ServerInfoHandlers(public_base_url=public_base_url,
-                           unstable_features={f"org.matrix.msc{n}": True
-                                              for n in sorted(config.enabled_mscs)}),
+                           unstable_features={f"org.matrix.msc{n}": True for n in
+                                              sorted({*config.enabled_mscs, *ALWAYS_ON_MSCS})}),
         AccountHandlers(accounts=accounts, uia=uia, registration_open=config.registration_open,
                         appservices=appservices),
-        ProfileHandlers(profiles=profiles),
+        ProfileHandlers(profiles=profiles, appservices=appservices, calls=appservice_calls),
         DeviceHandlers(accounts=accounts, uia=uia),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
@@ -182,7 +198,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                      is_local=accounts.is_local),
         SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
                      load_filter=filters.get, event_in_room=event_in_room),
-        DirectoryHandlers(directory=directory),
+        DirectoryHandlers(directory=directory, appservices=appservices, calls=appservice_calls),
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
     ]
@@ -226,4 +242,4 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                     rate_limit=RateLimiter(enabled=config.rate_limits_enabled),
                     authenticate_server=FederationAuthenticator(keyring=keyring,
                                                                 server_name=server_name))
-    return Homeserver(app=app, db=db, background=[sender.run])
+    return Homeserver(app=app, db=db, background=[sender.run, pusher.run])

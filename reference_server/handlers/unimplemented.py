@@ -14,8 +14,6 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
-        "pingAppservice": "application services arrive with their own issue",
-        "updateAppserviceRoomDirectoryVisibility": "application services arrive with their issue",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
         "getEventByTimestamp", "sendInviteV1", "makeKnock", "sendKnock",

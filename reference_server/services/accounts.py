@@ -166,6 +166,14 @@ class AccountService:
             raise errors.not_found("No such device.")
         return record
 
+    def has_device(self, user_id: UserId, device_id: DeviceId) -> bool:
+        return self._devices.get(user_id, device_id) is not None
+
+    def create_device(self, user_id: UserId, device_id: DeviceId, name: str | None) -> None:
+        """A device without an access token (an application service acts for it)."""
+        with self._db.transaction():
+            self._devices.upsert(user_id, device_id, name)
+
     def rename_device(self, user_id: UserId, device_id: DeviceId, name: str | None) -> None:
         self.device(user_id, device_id)
         if name is not None:

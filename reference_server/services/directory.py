@@ -85,6 +85,12 @@ class DirectoryService:
         with self._db.transaction():
             self._rooms.set_public(room_id, visibility == "public")
 
+    def publish(self, room_id: RoomId, public: bool) -> None:
+        """Publish or unpublish a room without a power check (application service lists)."""
+        self._events.version(room_id)
+        with self._db.transaction():
+            self._rooms.set_public(room_id, public)
+
     def public_rooms_query(self, query: JsonDict, body: JsonDict | None) -> JsonDict:
         """GET (query string) or POST (body with `filter`) /publicRooms, for clients and servers."""
         if body is None:

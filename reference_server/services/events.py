@@ -54,10 +54,24 @@ class RoomEvents:
         self._server_name = server_name
         self._key = signing_key
         self._outbound: Outbound | None = None
+        self._pushers: list[EventPusher] = []
 
     def notify(self) -> None:
         """Wake /sync waiters after a change made outside `persist` (e.g. a remote invite)."""
         self._notifier.notify()
+
+    def push_events_to(self, pusher: EventPusher) -> None:
+        """Let application services receive every event stored here, local or remote."""
+        self._pushers.append(pusher)
+
+    def _queue_pushes(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> list:
+        return [(p, p.queue_event(room_id, event_id, pdu)) for p in self._pushers]
+
+    @staticmethod
+    def _flush_pushes(queued: list) -> None:
+        for pusher, targets in queued:
+            if targets:
+                pusher.flush(targets)
 
     def send_new_events_with(self, outbound: Outbound) -> None:
         """Let federation queue each new local event for the other servers in its room."""
@@ -132,9 +146,11 @@ class RoomEvents:
             if pdu["type"] == "m.room.redaction":
                 self._apply_redaction(room_id, pdu, event_id)
             destinations = self._queue_outbound(room_id, pdu)
+            pushes = self._queue_pushes(room_id, event_id, pdu)
         self._notifier.notify()
         if destinations:
             self._outbound.flush(destinations)
+        self._flush_pushes(pushes)
         stored = self.events.get(event_id)
         assert stored is not None
         return stored
@@ -181,7 +197,9 @@ class RoomEvents:
                                               current_id, stream)
             if pdu["type"] == "m.room.redaction":
                 self._apply_redaction(room_id, pdu, event_id)
+            pushes = self._queue_pushes(room_id, event_id, pdu)
         self._notifier.notify()
+        self._flush_pushes(pushes)
         return self.events.get(event_id)
 
     def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
@@ -248,6 +266,11 @@ class RoomEvents:
         if power_level_of(sender, content, create, version) < \
                 named_power_level("redact", content, version):
             raise errors.forbidden("Redacting other users' events needs the redact power level.")
+
+
+class EventPusher(Protocol):
+    def queue_event(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> set[str]: ...
+    def flush(self, targets: set[str]) -> None: ...
 
 
 class Outbound(Protocol):

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from .. import errors
 from ..federation.client import FederationClient, FederationError
 from ..federation.pdu_checks import PduChecker, PduRejected
-from ..protocol.event_ids import compute_event_id
+from ..protocol.event_ids import compute_event_id, room_id_for_create_event
 from ..protocol.room_versions import room_version
 from ..protocol.signing import sign_json
 from ..protocol.redaction import redact
@@ -89,6 +89,9 @@ class FederatedInvites:
             await self._checker.check_signatures(event, version)
         except PduRejected as error:
             raise errors.invalid_param(f"The invite is not properly signed: {error}") from None
+        if version.room_id_from_create_event:
+            await check_invite_room_state(self._checker, room_id,
+                                          body.get("invite_room_state"), version)
         signed = self._countersign(event, version)
         self._remember(room_id, version.identifier, event_id, signed,
                        body.get("invite_room_state") or [])
@@ -116,6 +119,26 @@ class FederatedInvites:
                 self._events.state.set_membership(room_id, event["state_key"], "invite",
                                                   event_id, stream)
         self._events.notify()
+
+
+async def check_invite_room_state(checker: PduChecker, room_id: RoomId,
+                                  state: list[JsonDict] | None, version) -> None:
+    """Spec (PUT /v2/invite, v1.16): the invite state must hold the room's create event
+    and only events of the room in its version's format that verify. Servers SHOULD
+    enforce this from room version 12 (M_MISSING_PARAM / M_INVALID_PARAM)."""
+    if not state:
+        raise errors.missing_param("The invite carries no invite_room_state.")
+    if not any(e.get("type") == "m.room.create" and e.get("state_key") == "" for e in state):
+        raise errors.missing_param("The invite_room_state lacks the m.room.create event.")
+    for entry in state:
+        try:
+            _, checked = await checker.check(entry, version)
+        except PduRejected as error:
+            raise errors.invalid_param(f"An invite_room_state event is invalid: {error}")
+        entry_room = room_id_for_create_event(checked, version) \
+            if checked.get("type") == "m.room.create" else checked.get("room_id")
+        if entry_room != room_id:
+            raise errors.invalid_param("An invite_room_state event is of another room.")
 
 
 def _invite_refused(server: str, error: FederationError) -> errors.MatrixError:

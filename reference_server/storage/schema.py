@@ -155,4 +155,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE events ADD COLUMN outlier INTEGER NOT NULL DEFAULT 0
     """,
+    # 5: the application service outbox: events and ephemeral data waiting to be pushed
+    """
+    CREATE TABLE appservice_outbox (
+        id INTEGER PRIMARY KEY,
+        service_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX appservice_outbox_service ON appservice_outbox (service_id, id)
+    """,
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.assertions import expect_error
+from tests.harness.assertions import expect_error, expect_ok
 from tests.harness.crypto import SignatureError, compute_event_id, content_hash, \
     encode_base64, verify_event_signature
 from tests.harness.federation_handlers import handle_keys
@@ -127,9 +127,8 @@ def test_event_auth_returns_the_events_auth_chain(hs, fake_homeserver):
     event_id = scene.alice.send(scene.room, text("authorised"))
     event = scene.federation.get_event(event_id)
 
-    response = scene.federation.do("GET", ["event_auth", scene.room, event_id])
-
-    chain = response.json()["auth_chain"]
+    chain = expect_ok(scene.federation.do("GET", ["event_auth", scene.room, event_id]),
+                      f"get the auth chain of {event_id}")["auth_chain"]
     chain_ids = set(ids_of(scene, chain))
     for pdu in [event, *chain]:
         missing = set(pdu["auth_events"]) - chain_ids
@@ -179,11 +178,9 @@ def test_get_missing_events_stops_at_the_limit(hs, fake_homeserver):
     breadth-first walk from `latest_events` stops at the `limit`.
     """
     scene = peer_in_room(hs, fake_homeserver)
-    join = compute_event_id(scene.remote.pdu(scene.remote.extremities[0]),
-                            scene.remote.version)
     first, second, third = three_messages(scene)
 
-    events = scene.federation.get_missing_events(scene.room, [join], [third], limit=1)
+    events = scene.federation.get_missing_events(scene.room, [scene.join_id], [third], limit=1)
 
     assert ids_of(scene, events) == [second], (
         f"with limit 1 the walk back from {third} finds {second} first; the answer holds "

@@ -181,6 +181,56 @@ def test_an_invite_failing_the_required_checks_is_refused(hs, fake_homeserver, b
     assert room.room_id not in alice.sync().get("rooms", {}).get("invite", {})
 
 
+def _state_without_create(peer, room):
+    return _room_state(room, "m.room.join_rules")
+
+
+def _state_of_another_room(peer, room):
+    return _room_state(peer.create_room("12"), "m.room.create", "m.room.join_rules")
+
+
+def _state_badly_signed(peer, room):
+    create, join_rules = _room_state(room, "m.room.create", "m.room.join_rules")
+    forger = SigningKey(peer.key.key_id, SigningKey.generate().nacl_key)
+    unsigned = {k: v for k, v in join_rules.items() if k != "signatures"}
+    return [create, sign_event(unsigned, peer.server_name, forger, room.version)]
+
+
+def _state_stripped(peer, room):
+    return [{k: e[k] for k in STRIPPED_KEYS}
+            for e in _room_state(room, "m.room.create", "m.room.join_rules")]
+
+
+@pytest.mark.parametrize("invite_room_state", [
+    pytest.param(_state_without_create, id="create-event-missing"),
+    pytest.param(_state_stripped, id="entries-not-in-the-room-versions-format"),
+    pytest.param(_state_badly_signed, id="entry-signature-does-not-verify"),
+    pytest.param(_state_of_another_room, id="entries-of-another-room"),
+])
+def test_a_v12_invite_with_unacceptable_invite_room_state_is_refused(
+        hs, fake_homeserver, invite_room_state):
+    """In a room of version 12 an invite whose room state does not hold up is refused.
+
+    Spec: server-server-api/#put_matrixfederationv2inviteroomideventid — the invited
+    server SHOULD check `invite_room_state` in room versions after 11 and refuse an
+    invite when the create event is missing, an entry is not in the room version's
+    format, an entry's signature does not verify, or an entry is of another room,
+    SHOULD answering M_INVALID_PARAM (the spec also names 400 M_MISSING_PARAM).
+    """
+    peer = fake_homeserver(handle_keys())
+    room = peer.create_room("12")
+    alice = hs.register()
+    event = room.invite(alice.user_id)
+    body = {"room_version": "12", "event": event,
+            "invite_room_state": invite_room_state(peer, room)}
+
+    response = peer.client().do("PUT", ["invite", room.room_id, room.event_id(event)],
+                                json=body, prefix=FEDERATION_V2)
+
+    expect_one_error(response, (400, "M_INVALID_PARAM"), (400, "M_MISSING_PARAM"))
+    assert room.room_id not in alice.sync().get("rooms", {}).get("invite", {})
+
+
 def test_invite_to_a_room_version_the_target_does_not_support_is_refused(
         hs, fake_homeserver):
     """An invite to a room of an unknown version is refused with M_INCOMPATIBLE_ROOM_VERSION.

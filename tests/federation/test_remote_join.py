@@ -14,8 +14,7 @@ import pytest
 
 from tests.harness.assertions import expect_ok, expect_one_error
 from tests.harness.checks import expect_error, joined_to, state_has, timeline_has
-from tests.harness.crypto import compute_event_id, content_hash, encode_base64, \
-    verify_event_signature
+from tests.harness.crypto import content_hash, encode_base64, verify_event_signature
 from tests.harness.federation_handlers import handle_keys, handle_make_join, \
     handle_make_send_join, handle_query_directory, handle_transactions
 
@@ -23,9 +22,9 @@ ROOM_VERSIONS = [pytest.param(v, id=f"v{v}") for v in ("10", "11", "12")]
 
 
 def _paths(peer, method: str, operation: str) -> list[str]:
-    """The request targets of one federation operation (`make_join`, `send`, ...) the peer got."""
-    return [r.target for r in peer.requests
-            if r.method == method and r.target.split("/")[4] == operation]
+    """The request targets of one federation operation (`make_join`, `query`, ...) the peer got."""
+    return [r.target for r in peer.requests if r.method == method
+            and r.target.startswith("/_matrix/federation/") and r.target.split("/")[4] == operation]
 
 
 def _resident(fake_homeserver, version: str = "12", *, on_pdu=None, on_join=None, **room):
@@ -52,7 +51,8 @@ def test_remote_join_runs_make_join_then_send_join_against_the_via_server(
     assert alice.join(room.room_id, via=[peer.server_name]) == room.room_id
 
     handshake = [r.target.split("/")[4] for r in peer.requests
-                 if r.target.split("/")[4] in ("make_join", "send_join")]
+                 if r.target.startswith("/_matrix/federation/")
+                 and r.target.split("/")[4] in ("make_join", "send_join")]
     assert handshake == ["make_join", "send_join"], peer.requests
     assert room.membership(alice.user_id) == "join"
     assert joins[0]["sender"] == alice.user_id and hs.server_name in joins[0]["signatures"]

@@ -33,6 +33,7 @@ class PeerInRoom:
     federation: FederationClient  # the peer's signed client of the target
     remote: FakeRoom  # the peer's copy of the room, to build its user's events
     bob: str  # the peer's joined user
+    join_id: str  # the event ID of bob's join
 
 
 def peer_in_room(hs: Any, fake_homeserver: Callable[..., FakeHomeserver], *,
@@ -46,5 +47,6 @@ def peer_in_room(hs: Any, fake_homeserver: Callable[..., FakeHomeserver], *,
     alice = hs.register()
     room_id = alice.create_room(**{"preset": "public_chat", **room})
     bob = peer.user_id("bob")
-    remote = peer.track(federation.join(room_id, bob))
-    return PeerInRoom(alice, room_id, peer, federation, remote, bob)
+    joined = federation.join(room_id, bob)
+    remote = peer.track(joined)
+    return PeerInRoom(alice, room_id, peer, federation, remote, bob, joined.event_id)

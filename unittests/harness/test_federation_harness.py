@@ -375,6 +375,19 @@ def test_an_invite_is_countersigned_by_the_invitees_server(ca, fakes, accept):
     assert invites[0]["event"] == signed and invitee.room_versions[room.room_id] == "11"
 
 
+def test_an_invite_to_a_room_version_the_invitee_lacks_is_refused(ca, fakes):
+    host = fakes(handle_keys())
+    invitee = fakes(handle_keys(), handle_invite(versions=["11"]))
+    room = host.create_room("12")
+    event = room.invite(invitee.user_id("carol"))
+    response = client_of(host, invitee, ca).do(
+        "PUT", ["invite", room.room_id, room.event_id(event)], prefix="/_matrix/federation/v2",
+        json={"event": event, "room_version": "12"})
+    assert response.status_code == 400
+    assert response.json()["errcode"] == "M_INCOMPATIBLE_ROOM_VERSION"
+    assert response.json()["room_version"] == "12" and invitee.errors == []
+
+
 def test_an_invite_is_rejected_with_the_leave_handshake(ca, fakes):
     leaves = []
     host = fakes(handle_keys(), handle_make_send_leave(on_leave=leaves.append))

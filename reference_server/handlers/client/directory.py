@@ -2,14 +2,19 @@
 """directory.yaml and list_public_rooms.yaml: aliases and the public room list."""
 from __future__ import annotations
 
+from ...appservices.calls import AppServiceCalls, ask_then_retry
+from ...appservices.registry import AppServiceRegistry
 from ...http.request import Request
 from ...services.directory import DirectoryService
 from ...types import JsonDict
 
 
 class DirectoryHandlers:
-    def __init__(self, *, directory: DirectoryService) -> None:
+    def __init__(self, *, directory: DirectoryService, appservices: AppServiceRegistry,
+                 calls: AppServiceCalls) -> None:
         self._directory = directory
+        self._appservices = appservices
+        self._calls = calls
 
     async def set_room_alias(self, request: Request) -> JsonDict:
         self._directory.set_alias(request.user.user_id, request.path["roomAlias"],
@@ -17,7 +22,10 @@ class DirectoryHandlers:
         return {}
 
     async def get_room_id_by_alias(self, request: Request) -> JsonDict:
-        return self._directory.resolve(request.path["roomAlias"])
+        alias = request.path["roomAlias"]
+        return await ask_then_retry(lambda: self._directory.resolve(alias),
+                                    self._appservices.alias_owner(alias),
+                                    lambda service: self._calls.alias_exists(service, alias))
 
     async def delete_room_alias(self, request: Request) -> JsonDict:
         self._directory.delete_alias(request.user.user_id, request.path["roomAlias"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ... import errors
-from ...http.request import Request
+from ...appservices.calls import AppServiceCalls, ask_then_retry
+from ...appservices.registry import AppServiceRegistry
+from ...http.request import Request, Response
 from ...services.accounts import AccountService, device_json
 from ...services.ephemeral import AccountDataService, FilterService
 from ...services.profile import ProfileService
@@ -12,15 +14,25 @@ from ...types import JsonDict
 
 
 class ProfileHandlers:
-    def __init__(self, *, profiles: ProfileService) -> None:
+    def __init__(self, *, profiles: ProfileService, appservices: AppServiceRegistry,
+                 calls: AppServiceCalls) -> None:
         self._profiles = profiles
+        self._appservices = appservices
+        self._calls = calls
+
+    async def _with_query(self, user_id: str, lookup):
+        """An unknown user in an application service's namespace: ask the service first."""
+        return await ask_then_retry(lookup, self._appservices.user_owner(user_id),
+                                    lambda service: self._calls.user_exists(service, user_id))
 
     async def get_user_profile(self, request: Request) -> JsonDict:
-        return self._profiles.get(request.path["userId"])
+        user_id = request.path["userId"]
+        return await self._with_query(user_id, lambda: self._profiles.get(user_id))
 
     async def get_profile_field(self, request: Request) -> JsonDict:
-        key = request.path["keyName"]
-        return {key: self._profiles.get_field(request.path["userId"], key)}
+        key, user_id = request.path["keyName"], request.path["userId"]
+        return {key: await self._with_query(user_id,
+                                            lambda: self._profiles.get_field(user_id, key))}
 
     async def set_profile_field(self, request: Request) -> JsonDict:
         key = request.path["keyName"]
@@ -47,9 +59,14 @@ class DeviceHandlers:
     async def get_device(self, request: Request) -> JsonDict:
         return device_json(self._accounts.device(request.user.user_id, request.path["deviceId"]))
 
-    async def update_device(self, request: Request) -> JsonDict:
-        self._accounts.rename_device(request.user.user_id, request.path["deviceId"],
-                                     request.body.get("display_name"))
+    async def update_device(self, request: Request) -> Response | JsonDict:
+        user_id, device_id = request.user.user_id, request.path["deviceId"]
+        name = request.body.get("display_name")
+        if request.user.appservice_id and not self._accounts.has_device(user_id, device_id):
+            # MSC4190 (spec 1.17): an application service creates devices for its users.
+            self._accounts.create_device(user_id, device_id, name)
+            return Response({}, status=201)
+        self._accounts.rename_device(user_id, device_id, name)
         return {}
 
     async def delete_device(self, request: Request) -> JsonDict:
@@ -66,6 +83,9 @@ class DeviceHandlers:
         return {}
 
     async def _confirm_password(self, request: Request) -> None:
+        """UIA with the password; application services are exempt (MSC4190)."""
+        if request.user.appservice_id:
+            return
         user_id = request.user.user_id
 
         async def check(auth: JsonDict) -> str:
