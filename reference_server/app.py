@@ -16,6 +16,7 @@ from .appservices.registry import AppServiceRegistry
 from .config import Config
 from .handlers.client.account import AccountHandlers
 from .handlers.client.appservice import AppServiceHandlers
+from .handlers.client.third_party import ThirdPartyHandlers
 from .handlers.client.directory import DirectoryHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
@@ -184,6 +185,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     appservice_calls = AppServiceCalls()
     handlers = [
         AppServiceHandlers(registry=appservices, calls=appservice_calls, directory=directory),
+        ThirdPartyHandlers(registry=appservices, calls=appservice_calls),
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True for n in
                                               sorted({*config.enabled_mscs, *ALWAYS_ON_MSCS})}),

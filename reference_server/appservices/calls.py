@@ -42,6 +42,25 @@ class AppServiceCalls:
                                      body=answer.text[:1000])
         return {"duration_ms": int((time.monotonic() - started) * 1000)}
 
+    async def third_party(self, service: AppService, path: str,
+                          query: dict[str, list[str]]) -> object | None:
+        """Pass a third-party lookup on to a service; None when it fails or says no."""
+        if not service.url:
+            return None
+        params = [(k, v) for k, values in query.items() if k != "access_token" for v in values]
+        try:
+            answer = await self._http.get(
+                f"{service.url.rstrip('/')}/_matrix/app/v1/thirdparty/{path}", params=params,
+                headers={"Authorization": f"Bearer {service.hs_token}"})
+        except httpx.HTTPError:
+            return None
+        if not 200 <= answer.status_code < 300:
+            return None
+        try:
+            return answer.json()
+        except ValueError:
+            return None
+
     async def user_exists(self, service: AppService, user_id: str) -> bool:
         return await self._query(service, f"/_matrix/app/v1/users/{quote(user_id, safe='')}")
 

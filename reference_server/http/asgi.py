@@ -105,6 +105,7 @@ class MatrixApp:
             client_ip=client[0],
             headers=headers,
             origin=origin,
+            raw_query=query,
         )
 
     async def _origin(self, route: Route, scope: dict, headers: dict[str, str], raw_query: str,

@@ -29,6 +29,7 @@ class Request:
     client_ip: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     origin: str | None = None  # the signing server, for federation requests
+    raw_query: dict[str, list[str]] = field(default_factory=dict)  # every parameter, as sent
 
     @property
     def server(self) -> str:

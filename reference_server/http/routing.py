@@ -20,7 +20,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 def snake_case(operation_id: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+    """`getRoomIdByAlias` → `get_room_id_by_alias`; runs of capitals stay one word (`ByID` → `by_id`)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", operation_id).lower()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from .conftest import _launch, start_server, stop_server
 def test_operation_ids_map_to_snake_case_handler_names() -> None:
     assert snake_case("getRoomIdByAlias") == "get_room_id_by_alias"
     assert snake_case("logout_all") == "logout_all"
+    assert snake_case("queryUserByID") == "query_user_by_id"
 
 
 def test_startup_refuses_an_operation_without_handler() -> None:
