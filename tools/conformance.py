@@ -48,6 +48,7 @@ class Target:
     url: str | None = None
     server_name: str | None = None
     expectations: Path | None = None  # overrides Options.expectations for this target
+    target_args: tuple[str, ...] = ()  # extra pytest options for this target only
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def pytest_command(target: Target, test_paths: Sequence[Path], target_dir: Path,
         command += ["--expectations", str(expectations)]
     if options.keep_going:
         command.append("--continue-on-collection-errors")
-    return command + list(options.extra_args)
+    return command + list(target.target_args) + list(options.extra_args)
 
 
 def child_env() -> dict[str, str]:
@@ -350,13 +351,22 @@ def start_managed_synapse(stack: contextlib.ExitStack, out: Path, expectations: 
     """A Synapse configured for the suite, stopped when the run ends."""
     from tools.synapse_target import start_synapse
 
+    from tools.appservice_registration import write_registration
+    from tools.synapse_target import free_port
+
     data_dir = out / "synapse-data"
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
+    # The suite's application service: Synapse loads the registration, the suite serves it.
+    registration = data_dir / "appservice.yaml"
+    write_registration(registration, url=f"http://127.0.0.1:{free_port()}")
     print("starting Synapse (first use installs it into .venv-synapse/) ...", flush=True)
-    handle = stack.enter_context(start_synapse(data_dir))
-    return Target("synapse", "synapse", handle.client_url, None, expectations)
+    handle = stack.enter_context(start_synapse(data_dir / "synapse",
+                                               appservice_files=[registration]))
+    return Target("synapse", "synapse", handle.client_url, None, expectations,
+                  ("--appservice-registration", str(registration),
+                   "--federation-url", handle.federation_url))
 
 
 if __name__ == "__main__":
