@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import api
 
 from . import errors
-from .appservices.calls import AppServiceCalls
+from .appservices.calls import AppServiceCalls, AppServiceQueries
 from .appservices.identity import AppServiceIdentity
 from .appservices.pusher import AppServicePusher
 from .appservices.registration import RegistrationError, load_registrations
@@ -130,8 +130,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                    is_local=accounts.is_local)
     creator = RoomCreator(db=db, rooms=rooms, aliases=aliases, room_events=room_events,
                           server_name=server_name, profile_of=profiles.member_fields,
-                          check_alias=lambda user, alias: directory.check_alias_not_reserved(
-                              user, alias))
+                          check_alias=lambda user, alias, service:
+                              directory.check_alias_not_reserved(user, alias,
+                                                                 appservice_id=service))
     reader = RoomReader(room_events=room_events, formatter=ClientEventFormatter(events),
                         visibility=Visibility(room_events), current_stream=db.current_stream_id)
     typing = TypingService(notifier)
@@ -197,7 +198,11 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                             room_exists=room_events.version),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
                      reader=reader, load_filter=filters.get, joins=joins, invites=invites,
-                     is_local=accounts.is_local),
+                     is_local=accounts.is_local,
+                     appservice_queries=AppServiceQueries(
+                         registry=appservices, calls=appservice_calls, is_local=accounts.is_local,
+                         user_exists=accounts.exists,
+                         alias_exists=lambda alias: aliases.get(alias) is not None)),
         SyncHandlers(sync=sync, typing=typing, receipts=receipts, membership=membership,
                      load_filter=filters.get, event_in_room=event_in_room),
         DirectoryHandlers(directory=directory, appservices=appservices, calls=appservice_calls),
@@ -240,8 +245,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             "server-server": federation_handlers},
                                unimplemented=UNIMPLEMENTED,
                                enabled_mscs=config.enabled_mscs)
-    app = MatrixApp(routes, authenticate=authenticate,
-                    rate_limit=RateLimiter(enabled=config.rate_limits_enabled),
+    limiter = RateLimiter(enabled=config.rate_limits_enabled,
+                          exempt=lambda who: appservices.exempt_from_rate_limits(
+                              who.user_id, who.appservice_id))
+    app = MatrixApp(routes, authenticate=authenticate, rate_limit=limiter,
                     authenticate_server=FederationAuthenticator(keyring=keyring,
                                                                 server_name=server_name))
     return Homeserver(app=app, db=db, background=[sender.run, pusher.run])

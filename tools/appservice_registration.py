@@ -22,7 +22,9 @@ What is in it, and why:
   suite cannot know room IDs in advance; tests find rooms through users and aliases;
 - `receive_ephemeral` and its unstable name `de.sorunome.msc2409.push_ephemeral`, so
   that typing, receipts and presence are pushed (MSC2409, v1.13);
-- `rate_limited: false`, so that the target never answers the suite's service with 429.
+- `rate_limited: false`, so that the target never answers the suite's service with 429;
+- `protocols: [conformance]`: one third-party network, so that the target's third-party
+  lookups (`/thirdparty/...`) are passed on to the suite's service.
 MSC4190 defines no registration flag (it lets homeservers pick their own way to opt in),
 so none is written; `extra=` adds implementation-specific keys when a target needs them.
 """
@@ -46,6 +48,7 @@ EXCLUSIVE_USERS = "@_conf_.*:.*"
 SHARED_USERS = "@_shared_.*:.*"
 EXCLUSIVE_ALIASES = "#_conf_.*:.*"
 NO_ROOMS = "!__conformance_suite_matches_no_room__:invalid"
+PROTOCOL = "conformance"
 
 
 def _token(seed: str | None, purpose: str) -> str:
@@ -72,6 +75,7 @@ def build_registration(*, url: str | None = DEFAULT_URL, id: str = DEFAULT_ID,
             "rooms": [{"exclusive": False, "regex": NO_ROOMS}],
         },
         "rate_limited": False,
+        "protocols": [PROTOCOL],
         "receive_ephemeral": True,
         "de.sorunome.msc2409.push_ephemeral": True,
     }

@@ -78,6 +78,30 @@ class AppServiceCalls:
         return 200 <= answer.status_code < 300
 
 
+class AppServiceQueries:
+    """Before a user or alias of this server is used, ask the service whose namespace
+    holds it if it is unknown, so that the service can create it first (application
+    service API, querying: an invite of an unknown user, a join by an unknown alias)."""
+
+    def __init__(self, *, registry, calls: AppServiceCalls, is_local, user_exists,
+                 alias_exists) -> None:
+        self._registry = registry
+        self._calls = calls
+        self._is_local = is_local
+        self._user_exists = user_exists
+        self._alias_exists = alias_exists
+
+    async def user(self, user_id: str) -> None:
+        owner = self._registry.user_owner(user_id)
+        if owner is not None and self._is_local(user_id) and not self._user_exists(user_id):
+            await self._calls.user_exists(owner, user_id)
+
+    async def alias(self, alias: str) -> None:
+        owner = self._registry.alias_owner(alias)
+        if owner is not None and self._is_local(alias) and not self._alias_exists(alias):
+            await self._calls.alias_exists(owner, alias)
+
+
 async def ask_then_retry(lookup, owner: AppService | None, ask) -> object:
     """Run `lookup`; if it finds nothing and a service owns the name, ask the service
     (which may create the user or alias) and look again (application service API, querying)."""

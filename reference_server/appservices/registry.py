@@ -20,6 +20,12 @@ class AppServiceRegistry:
     def exclusive_alias_owner(self, alias: str) -> AppService | None:
         return next((s for s in self.services if s.claims_alias_exclusively(alias)), None)
 
+    def exempt_from_rate_limits(self, user_id: str, appservice_id: str | None) -> bool:
+        """Spec (registration, `rate_limited`): a service's sender is never limited; the
+        users it masquerades as are limited unless `rate_limited` is false."""
+        service = self.by_id(appservice_id or "")
+        return service is not None and (user_id == service.sender or not service.rate_limited)
+
     def user_owner(self, user_id: str) -> AppService | None:
         return next((s for s in self.services if s.owns_user(user_id)), None)
 

@@ -20,9 +20,10 @@ class DirectoryService:
         self._events = room_events
         self._server_name = server_name
 
-    def set_alias(self, user_id: UserId, alias: str, room_id: RoomId) -> None:
+    def set_alias(self, user_id: UserId, alias: str, room_id: RoomId, *,
+                  appservice_id: str | None = None) -> None:
         self._check_local(alias)
-        self.check_alias_not_reserved(user_id, alias)
+        self.check_alias_not_reserved(user_id, alias, appservice_id=appservice_id)
         self._events.version(room_id)
         with self._db.transaction():
             if not self._aliases.create(alias, room_id, user_id):
@@ -62,8 +63,14 @@ class DirectoryService:
                                                  content.get("state_default", 50))
         return power_level_of(user_id, content, create, version) >= needed
 
-    def check_alias_not_reserved(self, user_id: UserId, alias: str) -> None:
-        """Spec: M_EXCLUSIVE for aliases an application service claims, unless it is theirs."""
+    def check_alias_not_reserved(self, user_id: UserId, alias: str, *,
+                                 appservice_id: str | None = None) -> None:
+        """Spec: M_EXCLUSIVE for aliases an application service claims, unless it is theirs,
+        and for aliases outside the namespaces of the service making the request."""
+        service = self._appservices.by_id(appservice_id) if appservice_id else None
+        if service is not None and not service.owns_alias(alias):
+            raise errors.MatrixError(400, "M_EXCLUSIVE",
+                                     "That alias is outside the application service's namespace.")
         owner = self._appservices.exclusive_alias_owner(alias)
         if owner is not None and not owner.owns_user(user_id):
             raise errors.MatrixError(400, "M_EXCLUSIVE",
@@ -85,11 +92,13 @@ class DirectoryService:
         with self._db.transaction():
             self._rooms.set_public(room_id, visibility == "public")
 
-    def publish(self, room_id: RoomId, public: bool) -> None:
-        """Publish or unpublish a room without a power check (application service lists)."""
+    def publish(self, service_id: str, network_id: str, room_id: RoomId, public: bool) -> None:
+        """List or unlist a room in an application service's network directory, which is
+        apart from the server's own (spec: application service API, published room
+        directories); no power check, as the service is trusted."""
         self._events.version(room_id)
         with self._db.transaction():
-            self._rooms.set_public(room_id, public)
+            self._rooms.set_network_listing(service_id, network_id, room_id, public)
 
     def public_rooms_query(self, query: JsonDict, body: JsonDict | None) -> JsonDict:
         """GET (query string) or POST (body with `filter`) /publicRooms, for clients and servers."""
@@ -97,11 +106,24 @@ class DirectoryService:
             return self.public_rooms(limit=query.get("limit"), since=query.get("since"),
                                      search=None)
         search = (body.get("filter") or {}).get("generic_search_term")
-        return self.public_rooms(limit=body.get("limit"), since=body.get("since"), search=search)
+        return self.public_rooms(limit=body.get("limit"), since=body.get("since"), search=search,
+                                 all_networks=body.get("include_all_networks") is True,
+                                 network=body.get("third_party_instance_id"))
+
+    def _listed_rooms(self, all_networks: bool, network: str | None) -> list[RoomId]:
+        """The server's directory, every network's too, or one network's only."""
+        if network and not all_networks:
+            return self._rooms.network_rooms(network)
+        rooms = self._rooms.public_rooms()
+        if all_networks:
+            listed = set(rooms)
+            rooms += [r for r in self._rooms.network_rooms() if r not in listed]
+        return rooms
 
     def public_rooms(self, *, limit: int | None, since: str | None,
-                     search: str | None) -> JsonDict:
-        chunks = [self._chunk(r) for r in self._rooms.public_rooms()]
+                     search: str | None, all_networks: bool = False,
+                     network: str | None = None) -> JsonDict:
+        chunks = [self._chunk(r) for r in self._listed_rooms(all_networks, network)]
         if search:
             needle = search.lower()
             chunks = [c for c in chunks if needle in (c.get("name", "") + " " +

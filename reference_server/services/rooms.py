@@ -25,7 +25,7 @@ class RoomCreator:
     def __init__(self, *, db: Database, rooms: RoomStore, aliases: AliasStore,
                  room_events: RoomEvents, server_name: str,
                  profile_of: Callable[[UserId], JsonDict],
-                 check_alias: Callable[[UserId, str], None] | None = None) -> None:
+                 check_alias: Callable[[UserId, str, str | None], None] | None = None) -> None:
         self._check_alias = check_alias
         self._db = db
         self._rooms = rooms
@@ -34,7 +34,9 @@ class RoomCreator:
         self._server_name = server_name
         self._profile = profile_of
 
-    def create(self, creator: UserId, body: JsonDict) -> RoomId:
+    def create(self, creator: UserId, body: JsonDict, *,
+               appservice_id: str | None = None) -> RoomId:
+        """`appservice_id`: the application service making the request, if one is."""
         version = self._version(body.get("room_version"))
         visibility = body.get("visibility", "private")
         preset_name = body.get("preset") or (
@@ -42,7 +44,7 @@ class RoomCreator:
         preset = PRESETS[preset_name]
         alias = self._reserve_alias_name(body.get("room_alias_name"))
         if alias is not None and self._check_alias is not None:
-            self._check_alias(creator, alias)
+            self._check_alias(creator, alias, appservice_id)
         room_id = self._create_event(creator, version, body)
         self._rooms.set_public(room_id, visibility == "public")
         self._send(room_id, creator, "m.room.member", {"membership": "join", **self._profile(creator)},

@@ -29,6 +29,25 @@ class RoomStore:
         rows = self._db.all("SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY created_ts")
         return [row["room_id"] for row in rows]
 
+    def set_network_listing(self, service_id: str, network_id: str, room_id: RoomId,
+                            public: bool) -> None:
+        """Lists (or unlists) a room in an application service's network directory."""
+        if public:
+            self._db.execute("INSERT OR IGNORE INTO appservice_room_list (service_id, "
+                             "network_id, room_id) VALUES (?, ?, ?)",
+                             (service_id, network_id, room_id))
+        else:
+            self._db.execute("DELETE FROM appservice_room_list WHERE service_id = ? AND "
+                             "network_id = ? AND room_id = ?", (service_id, network_id, room_id))
+
+    def network_rooms(self, network_id: str | None = None) -> list[RoomId]:
+        """Rooms of every network's directory, or of one network's, oldest room first."""
+        where, args = ("WHERE l.network_id = ?", (network_id,)) if network_id else ("", ())
+        rows = self._db.all("SELECT DISTINCT l.room_id, r.created_ts FROM appservice_room_list l "
+                            f"JOIN rooms r ON r.room_id = l.room_id {where} "
+                            "ORDER BY r.created_ts", args)
+        return [row["room_id"] for row in rows]
+
 
 class AliasStore:
     def __init__(self, db: Database) -> None:

@@ -165,4 +165,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX appservice_outbox_service ON appservice_outbox (service_id, id)
     """,
+    # 6: rooms application services publish in their networks' directories
+    """
+    CREATE TABLE appservice_room_list (
+        service_id TEXT NOT NULL,
+        network_id TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        PRIMARY KEY (service_id, network_id, room_id)
+    )
+    """,
 ]

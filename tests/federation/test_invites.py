@@ -38,11 +38,11 @@ def _put_invite(client, room, event: dict, room_version: str | None = None):
     return client.do("PUT", ["invite", room.room_id, event_id], json=body, prefix=FEDERATION_V2)
 
 
-def _invited_by_peer(hs, fake_homeserver, *handlers, join_rule: str = "invite"):
-    """A local user whom a fresh peer has invited to a room it hosts; the invite is in
-    the room once the target has countersigned it."""
+def _invited_by_peer(hs, fake_homeserver, *handlers):
+    """A local user whom a fresh peer has invited to an invite-only room it hosts; the
+    invite is in the room once the target has countersigned it."""
     peer = fake_homeserver(handle_keys(), *handlers)
-    room = peer.create_room("12", join_rule=join_rule)
+    room = peer.create_room("12", join_rule="invite")
     room.send_state("m.room.name", {"name": "Lighthouse keepers"})
     alice = hs.register()
     signed = peer.client().invite(room.room_id, room.invite(alice.user_id), "12",

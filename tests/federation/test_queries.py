@@ -9,8 +9,7 @@ import secrets
 
 import pytest
 
-from tests.harness.assertions import expect_ok, expect_one_error
-from tests.harness.checks import expect_error
+from tests.harness.assertions import expect_error, expect_ok, expect_one_error
 
 AVATAR = "mxc://example.org/federatedAvatar"
 

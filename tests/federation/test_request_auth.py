@@ -45,7 +45,6 @@ class Signing:
                 f'key="{self.key.key_id}",sig="{self.signature()}"')
 
 
-
 def empty_transaction(origin: str) -> dict:
     return {"origin": origin, "origin_server_ts": int(time.time() * 1000), "pdus": []}
 

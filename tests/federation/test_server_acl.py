@@ -133,10 +133,13 @@ def test_a_denied_server_may_not_invite_into_the_room(hs, fake_homeserver):
     deny(scene.alice, scene.room, scene.federation.origin)
     invite = scene.remote.invite(carol.user_id, sender=scene.bob)
     version = scene.remote.version.identifier
+    state = scene.remote.state_map()
+    stripped = [scene.remote.pdu(state[key]) for key in
+                [("m.room.create", ""), ("m.room.join_rules", "")]]
 
     response = scene.federation.do(
         "PUT", ["invite", scene.room, compute_event_id(invite, version)], prefix=FEDERATION_V2,
-        json={"event": invite, "room_version": version, "invite_room_state": []})
+        json={"event": invite, "room_version": version, "invite_room_state": stripped})
 
     expect_error(response, 403, "M_FORBIDDEN")
 

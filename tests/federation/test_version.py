@@ -5,8 +5,8 @@ Spec: server-server-api/#get_matrixfederationv1version.
 """
 from __future__ import annotations
 
-from tests.harness.federation_routes import FEDERATION_V1
 from tests.harness.assertions import expect_ok
+from tests.harness.federation_routes import FEDERATION_V1
 
 
 def test_version_names_the_server_implementation(federation):

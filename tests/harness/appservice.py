@@ -23,7 +23,8 @@ What it does with a request from the target:
 - user and alias queries: 404 unless a test set an answer; an answer with a callback
   (`create=`) is "ask": the query is held while the test's process runs the callback
   and posts the status back here;
-- third-party lookups: 404 (the registration lists no protocols), not a fault;
+- third-party lookups: answers made from the query for the registration's protocol
+  (`appservice_thirdparty.py`), 404 when nothing matches; never a fault;
 - the legacy unprefixed paths are served like the versioned ones (the spec lets a
   homeserver fall back to them after a failure) and marked `legacy` in the record;
 - anything else: 404 / 405 `M_UNRECOGNIZED`, as the spec asks, and a fault.
@@ -31,7 +32,8 @@ What it does with a request from the target:
 Besides the target's API it serves a small control API under `/_conformance/` for the
 tests' processes (bearer: the control token in the spool's meta.json): `GET wait?after=N`
 long-polls until record N+1 exists, so waiting needs no sleeps; `POST answer/<seq>`
-releases a held query; `POST wake` ends every long poll, so a test can stop a watcher.
+releases a held query; `POST wake` ends every long poll (and the next one of a caller
+that passes the `wakes` count it last saw), so a test can stop its watcher at once.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ from urllib.parse import unquote, urlsplit
 from api.formats import is_room_alias, is_user_id
 from tests.harness.appservice_routes import ROUTES, V1, match_route, parse_json, schema_problem
 from tests.harness.appservice_spool import Spool, ephemeral_of, events_of, identifiers_in
+from tests.harness.appservice_thirdparty import answer as thirdparty_answer
 from tests.harness.federation_routes import Request
 from tests.harness.federation_server import _RequestHandler
 from tests.harness.schema import trim
@@ -158,6 +161,9 @@ class FakeAppService:
         body, parse_problem = parse_json(request.body)
         record.update(kind=kind, legacy=legacy)
         record["about"] = self._about(kind, params, body)
+        if request.query:
+            record["query"] = {name: values[-1] for name, values in request.query.items()
+                               if name != "access_token"}
         refusal = self._refusal(request)
         if refusal is not None:
             status, answer, fault = refusal
@@ -265,8 +271,11 @@ class FakeAppService:
         return self._query(record, "alias", alias)
 
     def _on_thirdparty(self, record: JsonDict, params: dict[str, str],
-                       body: Any) -> tuple[int, JsonDict]:
-        return 404, NOT_FOUND
+                       body: Any) -> tuple[int, Any]:
+        query = record.get("query") or {}
+        record["about"] = [query[name] for name in ("userid", "alias") if query.get(name)]
+        lookup = record["path"].rsplit("/thirdparty/", 1)[1].split("/", 1)[0]
+        return thirdparty_answer(lookup, params.get("protocol"), query)
 
     def _check_queried_id(self, record: JsonDict, value: str, namespace: str,
                           well_formed: Callable[[str], bool], anchor: str) -> None:
@@ -321,15 +330,16 @@ class FakeAppService:
             after = int(request.arg("after", "0") or 0)
             timeout = min(float(request.arg("timeout", "0") or 0), MAX_WAIT)
             with self._changed:
-                wakes = self._wakes
+                # A wake between the caller's last answer and this poll still counts.
+                wakes = int(request.arg("wakes", "") or self._wakes)
                 self._changed.wait_for(lambda: self._count > after or self._wakes != wakes
                                        or self._closed, timeout)
-                return 200, {"count": self._count}
+                return 200, {"count": self._count, "wakes": self._wakes}
         if request.method == "POST" and path == "/wake":
             with self._changed:
                 self._wakes += 1
                 self._changed.notify_all()
-                return 200, {"count": self._count}
+                return 200, {"count": self._count, "wakes": self._wakes}
         if request.method == "POST" and path.startswith("/answer/"):
             body, _ = parse_json(request.body)
             with self._changed:

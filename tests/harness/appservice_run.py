@@ -125,7 +125,7 @@ class ReferenceServerWithAppService(ReferenceServer):
     the command is built, so building it again (for error messages) changes nothing.
     """
 
-    appservice_files: list[Path] = []
+    appservice_files: tuple[Path, ...] = ()
 
     def command(self, config_path: Path) -> list[str]:
         return super().command(self._with_appservices(config_path))

@@ -89,7 +89,7 @@ class AppServiceView:
         self.hs_token: str = self.registration["hs_token"]
         self.sender_localpart: str = self.registration["sender_localpart"]
         self.namespaces: JsonDict = self.registration["namespaces"]
-        self.url: str = meta["control_url"]
+        self.url: str = meta["control_url"]  # where the service listens, seen from here
         self.tag = tag or new_tag()
         self._counter = itertools.count(1)
         self._headers = {"Authorization": f"Bearer {meta['control_token']}"}
@@ -102,7 +102,12 @@ class AppServiceView:
         self._faults_shown = 0
         self._watcher: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.records = Records(spool, self.tag, start=self._wait(self._http, after=-1, timeout=0))
+        try:
+            now = self._long_poll(self._http, after=-1, timeout=0)
+        except (httpx.HTTPError, ValueError, KeyError) as error:
+            pytest.fail(self._unreachable(error), pytrace=False)
+        self._wakes_at_start = now["wakes"]
+        self.records = Records(spool, self.tag, start=now["count"])
 
     def __repr__(self) -> str:
         return f"<AppServiceView {self.id} tag={self.tag}>"
@@ -141,6 +146,19 @@ class AppServiceView:
         result = expect_ok(self.as_client().do("POST", ["register"], json=body),
                            f"register {body['username']} as the application service")
         return self.as_client(user_id=result["user_id"])
+
+    def log_in(self, user: str, *, device_id: str | None = None) -> Client:
+        """Logs in as a user of the namespace (`m.login.application_service`, v1.2): a
+        Client owning the new access token, as a user's own client would."""
+        body: JsonDict = {"type": "m.login.application_service",
+                          "identifier": {"type": "m.id.user", "user": user}}
+        if device_id is not None:
+            body["device_id"] = device_id
+        result = expect_ok(self.as_client().do("POST", ["login"], json=body),
+                           f"log in as {user} with the application service's token")
+        client = self.hs.client()
+        client._adopt(result)  # noqa: SLF001 — the harness's own Client, adopting a login
+        return client
 
     def make_room_for_alias(self, alias: str) -> str:
         """A `create=` callback for `answer_alias_query`: a public room with that alias."""
@@ -208,7 +226,8 @@ class AppServiceView:
     def transactions_about(self, *, room_id: str | None = None,
                            user_id: str | None = None) -> list[Transaction]:
         """Transactions holding data of the room and/or user (neither: of this test),
-        each narrowed to the matching events and ephemeral data, with every attempt."""
+        each narrowed to the matching events and ephemeral data. Every delivery counts,
+        the ones the service refused included; `statuses` says what each attempt got."""
         if room_id is not None:
             self.records.rooms.add(room_id)
         return self.records.transactions_about(room_id, user_id)
@@ -216,7 +235,8 @@ class AppServiceView:
     def wait_for_event(self, room_id: str, event_type: str,
                        predicate: Callable[[JsonDict], Any] | None = None, *,
                        timeout: float = 10.0) -> JsonDict:
-        """The first pushed event of that type in the room (matching `predicate`)."""
+        """The first pushed event of that type in the room (matching `predicate`),
+        delivered in any attempt, even one the service refused on purpose."""
         def found() -> JsonDict | None:
             for transaction in self.transactions_about(room_id=room_id):
                 for event in transaction.events:
@@ -286,20 +306,29 @@ class AppServiceView:
         return f"the suite's application service ({self.id}) recorded faults:\n{lines}"
 
     @staticmethod
-    def _long_poll(http: httpx.Client, *, after: int, timeout: float) -> int:
-        """Waits until the service holds more than `after` records; returns their count."""
-        response = http.get("/_conformance/wait", params={"after": after, "timeout": timeout})
+    def _long_poll(http: httpx.Client, *, after: int, timeout: float,
+                   wakes: int | None = None) -> JsonDict:
+        """Waits until the service holds more than `after` records, or a wake newer than
+        `wakes`; returns `{"count": records, "wakes": wakes so far}`."""
+        params = {"after": after, "timeout": timeout,
+                  **({"wakes": wakes} if wakes is not None else {})}
+        response = http.get("/_conformance/wait", params=params)
         response.raise_for_status()
-        return int(response.json()["count"])
+        answer = response.json()
+        return {"count": int(answer["count"]), "wakes": int(answer["wakes"])}
 
     def _wait(self, http: httpx.Client, *, after: int, timeout: float) -> int:
-        """`_long_poll` for the test's thread: an unreachable service fails the test."""
+        """`_long_poll` for the test's thread (the record count); an unreachable service
+        fails the test."""
         try:
-            return self._long_poll(http, after=after, timeout=timeout)
+            return self._long_poll(http, after=after, timeout=timeout)["count"]
         except (httpx.HTTPError, ValueError, KeyError) as error:
-            pytest.fail(f"the suite's application service at {self.url} does not answer "
-                        f"({type(error).__name__}: {error}); it runs in the process that "
-                        f"owns the registration (spool {self.spool.directory})", pytrace=False)
+            pytest.fail(self._unreachable(error), pytrace=False)
+
+    def _unreachable(self, error: Exception) -> str:
+        return (f"the suite's application service at {self.url} does not answer "
+                f"({type(error).__name__}: {error}); it runs in the process that owns the "
+                f"registration (spool {self.spool.directory})")
 
     # -- the watcher thread: callbacks in this process -------------------------------------------
 
@@ -310,7 +339,7 @@ class AppServiceView:
             self._watcher.start()
 
     def _watch(self) -> None:
-        handled = 0
+        handled, wakes = 0, self._wakes_at_start
         with httpx.Client(base_url=self.url, headers=self._headers,
                           timeout=MAX_POLL + 10) as http:
             while not self._stopping.is_set():
@@ -319,8 +348,9 @@ class AppServiceView:
                 handled += len(todo)
                 for record in todo:
                     self._handle(http, record)
-                try:
-                    self._long_poll(http, after=self.records.seen, timeout=MAX_POLL)
+                try:  # passing `wakes` makes a wake sent while we were busy end this poll
+                    wakes = self._long_poll(http, after=self.records.seen, timeout=MAX_POLL,
+                                            wakes=wakes)["wakes"]
                 except (httpx.HTTPError, ValueError, KeyError) as error:
                     self._faults.append(f"the watcher lost the service at {self.url}: {error}")
                     return
@@ -353,6 +383,8 @@ class AppServiceView:
 
     def close(self) -> None:
         """Stops the watcher, withdraws the test's wishes, and fails on faults not shown."""
+        if self._http.is_closed:
+            return
         if self._watcher is not None:
             self._stopping.set()
             try:

@@ -11,6 +11,10 @@ A pattern is an exact node ID, a prefix of one at a `/`, `::` or `[` boundary (a
 directory, a module, a test with all its parameters), or a glob where `*` and `?` are
 wildcards (brackets stay literal: they appear in parametrised IDs). Strict xfail means a
 test that starts passing fails the run, so the file cannot silently rot.
+
+A reason that starts with `[flaky]` records a deviation the target shows only some of
+the time (its own caching or timing): such a test may pass or fail without failing the
+run. Use it only with evidence of both outcomes, and say what varies.
 """
 from __future__ import annotations
 
@@ -31,6 +35,10 @@ class Expectation:
     pattern: str
     reason: str
     line: int
+
+    @property
+    def flaky(self) -> bool:
+        return self.reason.startswith("[flaky]")
 
     def matches(self, nodeid: str) -> bool:
         if "*" in self.pattern or "?" in self.pattern:

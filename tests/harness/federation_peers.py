@@ -8,7 +8,9 @@ the test ends; faults no failure has shown yet fail the test then.
 """
 from __future__ import annotations
 
+import fcntl
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -21,6 +23,9 @@ from tests.harness.federation_client import (
 )
 from tests.harness.federation_server import FakeHomeserver, Handler
 from tests.harness.federation_tls import PeerCA
+
+PORTS_FILE = "peer-ports"  # in the CA directory: "port time" per peer made
+PORT_QUARANTINE_S = 3600.0  # longer than a target's retry backoff, shorter than a day
 
 
 def make_target(server_name: str, federation_url: str | None,
@@ -48,12 +53,43 @@ class PeerFactory:
     def __call__(self, *handlers: Handler, **options: Any) -> FakeHomeserver:
         options.setdefault("bind", self.bind)
         options.setdefault("public_host", self.public_host)
+        options.setdefault("port", self._fresh_port(options["bind"]))
         peer = FakeHomeserver(*handlers, ca=self.ca, keys=self.keys, target=self.target,
                               **options)
         # Peers of one test may call each other: each knows where the others are.
         self.keys.locations[peer.server_name] = peer.base_url
         self.peers.append(peer.start())
         return peer
+
+    def _fresh_port(self, bind: str) -> int:
+        """A free port no peer of this run (in any worker) has had in the last hour.
+
+        A target keeps retrying transactions to peers that are gone; a new peer on an
+        old peer's port would get them, and fail its test with requests it never asked
+        for. The ports handed out are listed in the CA directory, which all workers share.
+        """
+        host = bind.strip("[]")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        now = time.time()
+        probes: list[socket.socket] = []
+        with open(self.ca.directory / PORTS_FILE, "a+") as registry:
+            fcntl.flock(registry, fcntl.LOCK_EX)
+            registry.seek(0)
+            used = {int(port) for port, when in
+                    (line.split() for line in registry if line.strip())
+                    if now - float(when) < PORT_QUARANTINE_S}
+            try:
+                while True:  # keep the probes open, so that the OS offers other ports
+                    probes.append(socket.socket(family))
+                    probes[-1].bind((host, 0))
+                    port = probes[-1].getsockname()[1]
+                    if port not in used:
+                        break
+                registry.write(f"{port} {now}\n")
+            finally:
+                for probe in probes:
+                    probe.close()
+        return port
 
     def close(self) -> None:
         """Stops every peer, then fails the test with the faults not yet shown."""

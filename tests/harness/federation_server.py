@@ -294,10 +294,11 @@ class FakeHomeserver:
         schema = operation.request_schema if operation else None
         if schema is None or request.json is None:
             return
-        validator = validators.get(operation.operation_id)
+        cache_key = f"{operation.feature}#{operation.operation_id}"  # IDs repeat across APIs
+        validator = validators.get(cache_key)
         if validator is None:
             validator = Draft202012Validator(schema, format_checker=_format_checker())
-            validators[operation.operation_id] = validator
+            validators[cache_key] = validator
         error = next(iter(validator.iter_errors(request.json)), None)
         if error is not None:
             raise Answer(400, "M_BAD_JSON", f"the body does not match the request schema of "
@@ -394,6 +395,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             while self.rfile.readline().strip():  # trailers, up to the blank line
                 pass
             return b"".join(chunks)
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:  # the connection was cut (the target hung up, or `stop()`)
+            raise ConnectionAbortedError(f"the body ended after {len(body)} of {length} bytes")
+        return body
 
     do_GET = do_PUT = do_POST = do_DELETE = _handle

@@ -8,6 +8,9 @@ not advertise, applies the expectations file as strict xfail, and writes one res
 line per test. Tests see the `hs` fixture and the clients it makes; federation tests
 also see `fake_homeserver` (the suite's own peers, with TLS from one CA per run that the
 reference server is told to trust) and `federation` (a peer's signed client).
+Application service tests see `appservice`: the run's one fake application service
+(started by the process that owns the registration, see `appservice_run.py`), as one
+test sees it.
 """
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ from typing import Any
 import pytest
 
 from tests.harness import expectations, requirements, results
+from tests.harness.appservice_run import NOT_LOADED, SPOOL_ENV, AppServiceError, \
+    AppServiceHost, ReferenceServerWithAppService
+from tests.harness.appservice_spool import Spool
+from tests.harness.appservice_view import AppServiceView
 from tests.harness.federation_client import FederationClient, FederationTarget, \
     tls_verification
 from tests.harness.federation_handlers import handle_keys
@@ -51,6 +58,8 @@ OPTIONS = [
      "a second target, for two-server federation tests"),
     ("--appservice-registration", "MATRIX_APPSERVICE_REGISTRATION", "FILE",
      "the application service registration the target has loaded"),
+    ("--appservice-bind", "MATRIX_APPSERVICE_BIND", "ADDR:PORT",
+     "where the suite's application service listens (default: the registration's url)"),
     ("--expectations", "MATRIX_EXPECTATIONS", "FILE",
      "known failures of the target, applied as strict xfail (a directory: all its *.txt)"),
     ("--results", "MATRIX_RESULTS", "FILE", "append one JSON line per test to FILE"),
@@ -106,6 +115,7 @@ class Harness:
         self._peer_ca: PeerCA | None = None
         self._owns_peer_ca = False
         self._federation_target: FederationTarget | None = None
+        self._appservice: AppServiceHost | None = None  # only in the process that owns it
 
     def resolve_path(self, value: str) -> Path:
         return self.base_dir / value
@@ -126,11 +136,17 @@ class Harness:
         return self.server_url
 
     def start_reference_server(self) -> str:
-        """Starts the reference server, trusting the peers' CA; learns its federation URL."""
-        self.server = ReferenceServer(server_name=self.config.option.server_name or "localhost",
-                                      ca_file=self.peer_ca().pem_path)
+        """Starts the reference server, trusting the peers' CA and loading the suite's
+        application service; learns its federation URL."""
+        self.server = ReferenceServerWithAppService(
+            server_name=self.config.option.server_name or "localhost",
+            ca_file=self.peer_ca().pem_path)
         try:
+            self.server.appservice_files = (self.appservice_for(self.server.directory),)
             url = self.server.start()
+        except AppServiceError as error:
+            self.server.stop()
+            raise ServerError(str(error)) from None
         except ServerError:
             self.server.stop()
             raise
@@ -146,9 +162,53 @@ class Harness:
                              LOG_ENV: str(self.server.stderr_path)})
             if self.config.option.federation_url:
                 exported["MATRIX_FEDERATION_URL"] = self.config.option.federation_url
+        if self._appservice is not None:
+            exported.update(self._appservice.environment())
         for name, value in exported.items():
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
+
+    # -- the application service ---------------------------------------------------------
+
+    def start_appservice(self) -> AppServiceHost:
+        """Serves the registration given with --appservice-registration (once per run)."""
+        if self._appservice is None:
+            option = self.config.option
+            self._appservice = AppServiceHost.serve(
+                self.resolve_path(option.appservice_registration), bind=option.appservice_bind)
+        return self._appservice
+
+    def appservice_for(self, directory: Path) -> Path:
+        """The registration the reference server loads: the given one, or a new one in
+        `directory` for a fake service on a free port."""
+        option = self.config.option
+        if option.appservice_registration:
+            return self.start_appservice().registration_path
+        self._appservice = AppServiceHost.for_reference_server(directory,
+                                                               bind=option.appservice_bind)
+        option.appservice_registration = str(self._appservice.registration_path)
+        return self._appservice.registration_path
+
+    def appservice_spool(self) -> Spool:
+        """The spool of the run's fake service: ours, the controller's, or a skip."""
+        if self._appservice is not None:
+            return self._appservice.spool
+        if os.environ.get(SPOOL_ENV):
+            return Spool(os.environ[SPOOL_ENV])
+        if not self.config.option.appservice_registration:
+            pytest.skip(NOT_LOADED)
+        if hasattr(self.config, "workerinput"):  # all workers cannot listen at one url
+            pytest.fail(f"the xdist controller started no application service for "
+                        f"--appservice-registration (it does for runs of tests/ only) and "
+                        f"${SPOOL_ENV} is unset; run without -n, or run tests/", pytrace=False)
+        try:
+            return self.start_appservice().spool
+        except AppServiceError as error:
+            pytest.fail(str(error), pytrace=False)
+
+    def may_have_appservice(self) -> bool:
+        """Whether the target loads the suite's registration (given, or ours to write)."""
+        return bool(self.config.option.appservice_registration) or self.server_url is None
 
     # -- federation --------------------------------------------------------------------
 
@@ -176,6 +236,9 @@ class Harness:
                            public_host=option.peer_public_host)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self._appservice is not None:
+            for line in self._appservice.summary():
+                terminalreporter.write_line(line)
         if self._peer_ca is not None:
             terminalreporter.write_line(
                 f"fake federation peers' CA: {self._peer_ca.pem_path} (a target must trust "
@@ -233,6 +296,8 @@ class Harness:
             self._results.close()
         if self.server is not None:
             self.server.stop()
+        if self._appservice is not None:
+            self._appservice.close()
         if self._peer_ca is not None and self._owns_peer_ca:
             shutil.rmtree(self._peer_ca.directory, ignore_errors=True)
         for name, value in self._saved_env.items():
@@ -267,12 +332,21 @@ def _runs_suite_tests(config: pytest.Config) -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under xdist, the controller starts the one reference server before workers spawn.
 
-    Without xdist the server is started lazily, by the first test that needs it.
+    Without xdist the server is started lazily, by the first test that needs it. The
+    fake application service of a given registration starts here in either case (never
+    in a worker), since the target may push to it at any time.
     """
     config = session.config
     harness = config.stash[HARNESS]
     is_controller = config.pluginmanager.has_plugin("dsession")
-    if not is_controller or not _runs_suite_tests(config):
+    if hasattr(config, "workerinput") or not _runs_suite_tests(config):
+        return
+    if config.option.appservice_registration:
+        try:
+            harness.start_appservice()
+        except AppServiceError as error:
+            pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+    if not is_controller:
         return
     if not harness.server_url:
         try:
@@ -295,7 +369,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         expectation = expectations.match(known, item.nodeid)
         if expectation is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=expectation.reason))
+            item.add_marker(pytest.mark.xfail(strict=not expectation.flaky,
+                                              reason=expectation.reason))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -303,7 +378,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skips a test whose markers ask for what the target does not advertise."""
     harness = item.config.stash[HARNESS]
     markers = list(item.iter_markers())
-    if item.get_closest_marker("appservice") and not item.config.option.appservice_registration:
+    if item.get_closest_marker("appservice") and not harness.may_have_appservice():
         pytest.skip("needs the suite's application service on the target: give "
                     "--appservice-registration FILE (the registration the target has loaded)")
     if requirements.markers_needing_versions(markers):
@@ -346,6 +421,21 @@ def appservice_registration(pytestconfig: pytest.Config) -> Path:
     if not path:
         pytest.skip("needs --appservice-registration FILE")
     return pytestconfig.stash[HARNESS].resolve_path(path)
+
+
+@pytest.fixture
+def appservice(pytestconfig: pytest.Config, hs: Homeserver) -> Iterator[AppServiceView]:
+    """The suite's application service as this test sees it (see `appservice_view.py`).
+
+    Its tokens and identities, `as_client(user_id=..., device_id=...)`, fresh users and
+    aliases in its namespaces, what the target sent about this test, and wishes
+    (`answer_user_query`, `answer_alias_query`, `fail_transactions`, `on_transaction`),
+    withdrawn at teardown. Faults the service recorded about the test fail it. Skips
+    when the target has not loaded the suite's registration.
+    """
+    view = AppServiceView(pytestconfig.stash[HARNESS].appservice_spool(), hs)
+    yield view
+    view.close()
 
 
 @pytest.fixture

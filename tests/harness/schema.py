@@ -119,7 +119,9 @@ class ResponseChecker:
         self.index = OperationIndex(operations)
         self.recorder = recorder
         self._format_checker = _format_checker()
-        self._validators: dict[tuple[str, str], Draft202012Validator] = {}
+        # Keyed by family too: operation IDs repeat across APIs (getRoomState is both a
+        # client-server and a server-server operation, with different answers).
+        self._validators: dict[tuple[str, str, str], Draft202012Validator] = {}
 
     def check(self, response: httpx.Response) -> None:
         """Fails the current test if the response breaks its operation's contract."""
@@ -161,7 +163,7 @@ class ResponseChecker:
         return _describe_errors(operation, key, exchange, errors, body)
 
     def _validator(self, operation: Operation, key: str, schema: JsonDict) -> Draft202012Validator:
-        cache_key = (operation.operation_id, key)
+        cache_key = (operation.family, operation.operation_id, key)
         validator = self._validators.get(cache_key)
         if validator is None:
             validator = Draft202012Validator(schema, format_checker=self._format_checker)

@@ -250,3 +250,9 @@ def test_bad_registration_modes_are_refused(text):
 )
 def test_listening_line(line, url):
     assert parse_listening_line(line) == url
+
+
+def test_flaky_expectations_are_marked_non_strict():
+    from tests.harness.expectations import parse
+    strict, flaky = parse(["a::b  # fails always", "a::c  # [flaky] fails sometimes"])
+    assert not strict.flaky and flaky.flaky

@@ -95,6 +95,14 @@ def test_matrix_formats_are_checked(checker):
     assert "'alice' is not a 'mx-user-id'" in problem
 
 
+def test_an_operation_id_shared_by_two_apis_is_checked_against_each_ones_schema(checker):
+    """getRoomState is a client-server operation (a JSON array) and a server-server one
+    (an object): checking one must not make the other's answers fail."""
+    checker.check(answer("GET", "/_matrix/client/v3/rooms/!r:hs/state", 200, []))
+    checker.check(answer("GET", "/_matrix/federation/v1/state/!r:hs?event_id=%24e", 200,
+                         {"pdus": [], "auth_chain": []}))
+
+
 def test_undocumented_status_is_a_failure(checker):
     with pytest.raises(pytest.fail.Exception, match="does not list status 418 for getVersions"):
         checker.check(answer("GET", "/_matrix/client/versions", 418, {"errcode": "M_TEAPOT"}))

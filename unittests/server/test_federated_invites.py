@@ -9,14 +9,17 @@ answers 400 M_INCOMPATIBLE_ROOM_VERSION, which should reach the client.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import trio
 
+from reference_server import errors
 from reference_server.errors import MatrixError
 from reference_server.federation.client import FederationError
 from reference_server.protocol.event_ids import room_id_for_create_event
 from reference_server.protocol.room_versions import room_version
-from reference_server.services.federated_invites import _invite_refused, \
+from reference_server.services.federated_invites import FederatedInvites, _invite_refused, \
     check_invite_room_state
 
 
@@ -66,3 +69,27 @@ _JOIN_RULES = {"type": "m.room.join_rules", "state_key": "", "content": {}}
 ])
 def test_v12_invite_room_state_must_hold_the_rooms_create_event(state, expected) -> None:
     assert _state_problem(state) == expected
+
+
+
+@pytest.mark.parametrize(("room_known", "expected"), [
+    pytest.param(True, (403, "M_FORBIDDEN"), id="room-whose-acl-we-hold"),
+    pytest.param(False, (400, "M_INVALID_PARAM"), id="room-unknown-here"),
+])
+def test_an_invite_from_a_server_the_rooms_acl_denies_is_refused(room_known, expected) -> None:
+    """Spec: server-server-api/#server-access-control-lists-acls — invites MUST be protected.
+
+    The ACL is consulted first, for a room whose state this server holds; for a room it
+    does not know, the (here malformed) invite itself is what is refused.
+    """
+    def deny(origin, room_id):
+        raise errors.forbidden(f"{origin} is denied by this room's server ACL.")
+
+    invites = FederatedInvites(
+        db=None, rooms=SimpleNamespace(version=lambda room_id: "12" if room_known else None),
+        room_events=None, client=None, checker=None, server_name="here.example",
+        signing_key=None, invite_room_state=None, check_acl=deny)
+    body = {"room_version": "12", "event": {"type": "m.room.message", "content": {}}}
+    with pytest.raises(MatrixError) as raised:
+        trio.run(invites.receive_invite, "there.example", "!room:there.example", "$e", body)
+    assert (raised.value.status, raised.value.errcode) == expected

@@ -65,7 +65,10 @@ class AccountHandlers:
             raise errors.missing_token()
         service = self._appservices.by_id(requester.appservice_id or "")
         if service is None:
-            raise errors.forbidden("Only an application service may use this login type.")
+            # Spec (application service API): a token that is not an as_token is invalid
+            # authentication for this login type, so 401 M_UNKNOWN_TOKEN, not 403.
+            raise errors.unknown_token("Only an application service's token may use this "
+                                       "login type.")
         return service
 
     def _session_body(self, body: JsonDict, user_id: str) -> JsonDict:
@@ -80,6 +83,11 @@ class AccountHandlers:
         username = request.query["username"]
         if not self._accounts.username_available(username):
             raise errors.user_in_use()
+        # Spec: the check includes that no application service claims the name exclusively.
+        if self._appservices.exclusive_user_owner(
+                self._accounts.user_id_for(username.lower())) is not None:
+            raise errors.MatrixError(400, "M_EXCLUSIVE",
+                                     "That user ID is reserved by an application service.")
         return {"available": True}
 
     # login.yaml ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ class AppServiceHandlers:
         return await self._calls.ping(service, request.body.get("transaction_id"))
 
     async def update_appservice_room_directory_visibility(self, request: Request) -> JsonDict:
-        self._calling_service(request)
-        self._directory.publish(request.path["roomId"], request.body["visibility"] == "public")
+        service = self._calling_service(request)
+        self._directory.publish(service.id, request.path["networkId"], request.path["roomId"],
+                                request.body["visibility"] == "public")
         return {}

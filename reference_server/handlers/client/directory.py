@@ -18,7 +18,8 @@ class DirectoryHandlers:
 
     async def set_room_alias(self, request: Request) -> JsonDict:
         self._directory.set_alias(request.user.user_id, request.path["roomAlias"],
-                                  request.body["room_id"])
+                                  request.body["room_id"],
+                                  appservice_id=request.user.appservice_id)
         return {}
 
     async def get_room_id_by_alias(self, request: Request) -> JsonDict:

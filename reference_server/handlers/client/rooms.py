@@ -4,6 +4,7 @@ list_joined_rooms, rooms, room_state, room_send, redaction, message_pagination."
 from __future__ import annotations
 
 from ... import errors
+from ...appservices.calls import AppServiceQueries
 from ...http.request import Request
 from ...services.events import NewEvent, RoomEvents
 from ...services.filtering import event_allowed, parse_filter_param
@@ -18,7 +19,8 @@ from ...types import JsonDict
 class RoomHandlers:
     def __init__(self, *, creator: RoomCreator, membership: MembershipService,
                  room_events: RoomEvents, reader: RoomReader, load_filter,
-                 joins: JoinService, invites: FederatedInvites, is_local) -> None:
+                 joins: JoinService, invites: FederatedInvites, is_local,
+                 appservice_queries: AppServiceQueries) -> None:
         self._creator = creator
         self._membership = membership
         self._events = room_events
@@ -27,12 +29,16 @@ class RoomHandlers:
         self._joins = joins
         self._invites = invites
         self._is_local = is_local
+        self._appservice_queries = appservice_queries
 
     async def create_room(self, request: Request) -> JsonDict:
-        return {"room_id": self._creator.create(request.user.user_id, request.body)}
+        return {"room_id": self._creator.create(request.user.user_id, request.body,
+                                                appservice_id=request.user.appservice_id)}
 
     async def join_room(self, request: Request) -> JsonDict:
         via = request.query.get("via") or request.query.get("server_name") or []
+        if request.path["roomIdOrAlias"].startswith("#"):
+            await self._appservice_queries.alias(request.path["roomIdOrAlias"])
         room_id = await self._joins.join(request.user.user_id, request.path["roomIdOrAlias"],
                                          via=via, reason=request.body.get("reason"))
         return {"room_id": room_id}
@@ -51,6 +57,7 @@ class RoomHandlers:
         sender, room_id = request.user.user_id, request.path["roomId"]
         target, reason = request.body["user_id"], request.body.get("reason")
         if self._is_local(target):
+            await self._appservice_queries.user(target)
             self._membership.invite(sender, room_id, target, reason=reason)
         else:
             content = self._membership.invite_content(sender, room_id, target, reason=reason)

@@ -22,20 +22,37 @@ class ThirdPartyHandlers:
 
     async def get_protocols(self, request: Request) -> JsonDict:
         found: JsonDict = {}
-        for service in self._registry.services:
-            for protocol in service.protocols:
-                answer = await self._calls.third_party(service, f"protocol/{protocol}", {})
-                if isinstance(answer, dict):
-                    found.setdefault(protocol, answer)
+        for protocol in sorted({p for s in self._registry.services for p in s.protocols}):
+            described = await self._describe(protocol)
+            if described is not None:
+                found[protocol] = described
         return found
 
     async def get_protocol_metadata(self, request: Request) -> JsonDict:
         protocol = request.path["protocol"]
+        described = await self._describe(protocol)
+        if described is None:
+            raise errors.not_found(f"No bridge could describe {protocol!r}.")
+        return described
+
+    async def _describe(self, protocol: str) -> JsonDict | None:
+        """The first description a service gives, with every service's instances, each
+        given the `instance_id` clients pass as `third_party_instance_id` to /publicRooms
+        (client-server, third-party lookups). That is the instance's network_id, the key
+        under which a service lists rooms in its network's directory."""
+        described: JsonDict | None = None
         for service in self._services_for(protocol):
             answer = await self._calls.third_party(service, f"protocol/{protocol}", {})
-            if isinstance(answer, dict):
-                return answer
-        raise errors.not_found(f"No bridge could describe {protocol!r}.")
+            if not isinstance(answer, dict):
+                continue
+            instances = [{**item, "instance_id": item.get("network_id")}
+                         for item in answer.get("instances") or []
+                         if isinstance(item, dict) and isinstance(item.get("network_id"), str)]
+            if described is None:
+                described = {**answer, "instances": instances}
+            else:
+                described["instances"] += instances
+        return described
 
     async def query_location_by_protocol(self, request: Request) -> list:
         return await self._gather(request, "location")
@@ -51,6 +68,8 @@ class ThirdPartyHandlers:
                                                    request.raw_query)
             if isinstance(answer, list):
                 results.extend(answer)
+        if not results:
+            raise errors.not_found(f"Nothing in {protocol!r} matches.")
         return results
 
     async def query_location_by_alias(self, request: Request) -> list:
@@ -70,4 +89,6 @@ class ThirdPartyHandlers:
                 answer = await self._calls.third_party(service, kind, query)
                 if isinstance(answer, list):
                     results.extend(answer)
+        if not results:
+            raise errors.not_found("No bridge knows a third-party counterpart.")
         return results
