@@ -119,6 +119,7 @@ def test_the_registration_claims_the_suites_namespaces_and_ephemeral_data(tmp_pa
         "rooms": [{"exclusive": False, "regex": "!__conformance_suite_matches_no_room__:invalid"}],
     }
     assert written["rate_limited"] is False
+    assert written["protocols"] == ["conformance"]
     assert written["receive_ephemeral"] is True
     assert written["de.sorunome.msc2409.push_ephemeral"] is True
     assert "io.element.msc4190" not in written  # MSC4190 defines no registration flag
@@ -255,6 +256,28 @@ def test_queries_are_answered_as_the_control_files_say(host, views, target):
         ("user", unknown, 404), ("user", wanted, 200), ("user", refused, 404),
         ("alias", alias, 404)]
     view.close()  # no faults: queries nobody answered are not the target's fault
+
+
+@pytest.mark.parametrize("path, status, found", [
+    pytest.param("/thirdparty/protocol/conformance", 200, "user_fields", id="protocol"),
+    pytest.param("/thirdparty/protocol/irc", 404, None, id="other-protocol"),
+    pytest.param("/thirdparty/user/conformance?name=ann", 200, "@_conf_ann:", id="user"),
+    pytest.param("/thirdparty/location/conformance?channel=hall", 200, "#_conf_hall:",
+                 id="location"),
+    pytest.param("/thirdparty/location/conformance?other=1", 404, None, id="no-match"),
+    pytest.param("/thirdparty/user?userid=@_conf_ann:hs.test", 200, "@_conf_ann:hs.test",
+                 id="reverse-user"),
+    pytest.param("/thirdparty/location?alias=%23_conf_hall:hs.test", 200, "#_conf_hall:hs.test",
+                 id="reverse-location"),
+])
+def test_third_party_lookups_are_answered_from_the_query(host, target, path, status, found):
+    response = target.get("/_matrix/app/v1" + path)
+    assert response.status_code == status
+    assert conformance_problem(response) is None
+    if found:
+        assert found in response.text
+    [record] = host.spool.records_after(0)
+    assert (record["kind"], record["faults"]) == ("thirdparty", [])
 
 
 def test_a_query_outside_the_namespaces_is_a_fault(host, target):

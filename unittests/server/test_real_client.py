@@ -53,6 +53,15 @@ async def _round_trip(url: str) -> None:
         assert alice.rooms[room.room_id].user_name(bob.user_id) is not None
         profile = await bob.get_profile(alice.user_id)
         assert isinstance(profile, nio.ProfileGetResponse) and profile.displayname == "Alice"
+
+        public = await alice.room_create(name=f"lobby {suffix}",
+                                         visibility=nio.RoomVisibility.public)
+        assert isinstance(public, nio.RoomCreateResponse), public
+        listing = await bob.room_get_visibility(public.room_id) \
+            if hasattr(bob, "room_get_visibility") else None
+        rooms = await bob.send("GET", "/_matrix/client/v3/publicRooms")
+        chunk = (await rooms.json())["chunk"]
+        assert public.room_id in [r["room_id"] for r in chunk], (listing, chunk)
     finally:
         await alice.close()
         await bob.close()
