@@ -28,6 +28,7 @@ from tests.harness.crypto import (
     verify_event_signature,
     verify_signed_json,
 )
+from unittests.spec_vectors import MINIMAL_EVENT, REDACTABLE_EVENT
 
 # appendices/#cryptographic-test-vectors: seed, server name and key ID.
 SPEC_KEY = SigningKey.from_seed("YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1", "1")
@@ -156,32 +157,6 @@ def test_verify_says_why_a_signature_is_missing(server, keys, reason):
         verify_signed_json(signed, server, keys)
 
 
-MINIMAL_EVENT = {
-    "room_id": "!x:domain",
-    "sender": "@a:domain",
-    "origin": "domain",
-    "origin_server_ts": 1000000,
-    "signatures": {},
-    "hashes": {},
-    "type": "X",
-    "content": {},
-    "prev_events": [],
-    "auth_events": [],
-    "depth": 3,
-    "unsigned": {"age_ts": 1000000},
-}
-
-REDACTABLE_EVENT = {
-    "content": {"body": "Here is the message content"},
-    "event_id": "$0:domain",
-    "origin": "domain",
-    "origin_server_ts": 1000000,
-    "type": "m.room.message",
-    "room_id": "!r:domain",
-    "sender": "@u:domain",
-    "signatures": {},
-    "unsigned": {"age_ts": 1000000},
-}
 
 
 @pytest.mark.parametrize(

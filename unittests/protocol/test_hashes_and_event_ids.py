@@ -16,6 +16,7 @@ from reference_server.protocol.event_ids import (
     mint_room_id,
     room_id_for_create_event,
 )
+from unittests.spec_vectors import MINIMAL_EVENT, REDACTABLE_EVENT
 from reference_server.protocol.events import hash_and_sign_event
 from reference_server.protocol.hashes import (
     add_content_hash,
@@ -47,32 +48,6 @@ def key() -> SigningKey:
     )
 
 
-MINIMAL_EVENT = {
-    "room_id": "!x:domain",
-    "sender": "@a:domain",
-    "origin": "domain",
-    "origin_server_ts": 1000000,
-    "signatures": {},
-    "hashes": {},
-    "type": "X",
-    "content": {},
-    "prev_events": [],
-    "auth_events": [],
-    "depth": 3,
-    "unsigned": {"age_ts": 1000000},
-}
-
-REDACTABLE_EVENT = {
-    "content": {"body": "Here is the message content"},
-    "event_id": "$0:domain",
-    "origin": "domain",
-    "origin_server_ts": 1000000,
-    "type": "m.room.message",
-    "room_id": "!r:domain",
-    "sender": "@u:domain",
-    "signatures": {},
-    "unsigned": {"age_ts": 1000000},
-}
 
 
 def test_minimal_event_signing_vector(key: SigningKey) -> None:
