@@ -323,6 +323,27 @@ def test_each_delivery_has_its_own_transaction_id(hs, appservice):
 
 
 # -- retries ----------------------------------------------------------------------------------
+# The transaction queue is shared with every other test of the run, and a transaction
+# holding data of several tests' rooms fails when any of them asked for failures; so
+# these tests count "at least" the failures they asked for, and wait until their room's
+# earlier transactions were accepted before asking.
+
+
+def room_ready_to_fail(hs, appservice, *, times: int):
+    """`room_with_namespaced_member`, its transactions accepted; then fail the next
+    `times` deliveries about the room."""
+    alice, room, user = room_with_namespaced_member(hs, appservice)
+    appservice.wait_for(lambda: all(200 in t.statuses
+                                    for t in appservice.transactions_about(room_id=room)),
+                        what=f"the acceptance of every transaction about {room}")
+    appservice.fail_transactions(room, times=times)
+    return alice, room, user
+
+
+def wait_for_failure(appservice, room: str, event_id: str) -> None:
+    appservice.wait_for(lambda: any(event_id in d["events"] and d["status"] != 200
+                                    for d in deliveries(appservice, room)),
+                        what=f"a refused delivery of {event_id}")
 
 
 def test_failed_transaction_is_retried_with_the_same_id_and_content(hs, appservice):
@@ -334,13 +355,13 @@ def test_failed_transaction_is_retried_with_the_same_id_and_content(hs, appservi
     Spec: application-service-api/#pushing-events — the homeserver retries with the same
     transaction ID, and MUST NOT alter the events of a transaction ID on retries.
     """
-    _, room, user = room_with_namespaced_member(hs, appservice)
-    appservice.fail_transactions(room, times=2)
+    _, room, user = room_ready_to_fail(hs, appservice, times=2)
 
     event_id = user.send(room, text("try, try again"))
 
-    transaction = wait_for_pushed(appservice, room, event_id, accepted=True, timeout=20)
-    assert transaction.statuses == (500, 500, 200), transaction
+    transaction = wait_for_pushed(appservice, room, event_id, accepted=True, timeout=30)
+    *refused, accepted = transaction.statuses
+    assert len(refused) >= 2 and 200 not in refused and accepted == 200, transaction
     assert [e["event_id"] for e in transaction.events] == [event_id], transaction
 
 
@@ -352,17 +373,17 @@ def test_accepted_transaction_is_not_sent_again(hs, appservice):
     Spec: application-service-api/#pushing-events — retries are of transactions not yet
     acknowledged.
     """
-    _, room, user = room_with_namespaced_member(hs, appservice)
-    appservice.fail_transactions(room, times=1)
+    _, room, user = room_ready_to_fail(hs, appservice, times=1)
     retried = user.send(room, text("retried once"))
-    first = wait_for_pushed(appservice, room, retried, accepted=True, timeout=20)
+    first = wait_for_pushed(appservice, room, retried, accepted=True, timeout=30)
 
     later = user.send(room, text("the next one"))
 
-    wait_for_pushed(appservice, room, later, accepted=True)
+    wait_for_pushed(appservice, room, later, accepted=True, timeout=30)
     again = next(t for t in appservice.transactions_about(room_id=room)
                  if t.txn_id == first.txn_id)
-    assert again.statuses == (500, 200) and again.duplicates == 0, again
+    assert again.statuses[0] != 200 and again.statuses[-1] == 200, again
+    assert again.duplicates == 0, again
 
 
 def test_later_events_wait_for_the_failed_transaction(hs, appservice):
@@ -371,15 +392,13 @@ def test_later_events_wait_for_the_failed_transaction(hs, appservice):
     Spec: application-service-api/#pushing-events — the homeserver MUST maintain a queue
     of transactions, and events are linearised.
     """
-    _, room, user = room_with_namespaced_member(hs, appservice)
-    appservice.fail_transactions(room, times=1)
+    _, room, user = room_ready_to_fail(hs, appservice, times=1)
     stuck = user.send(room, text("first, refused once"))
-    appservice.wait_for(lambda: any(d["status"] == 500 for d in deliveries(appservice, room)),
-                        what=f"the failed delivery of {stuck}")
+    wait_for_failure(appservice, room, stuck)
 
     behind = user.send(room, text("second, must wait"))
 
-    wait_for_pushed(appservice, room, behind, accepted=True, timeout=20)
+    wait_for_pushed(appservice, room, behind, accepted=True, timeout=30)
     order = deliveries(appservice, room)
     accepted_at = next(i for i, d in enumerate(order) if stuck in d["events"]
                        and d["status"] == 200)
@@ -393,16 +412,14 @@ def test_retried_transaction_gains_no_events(hs, appservice):
     Spec: application-service-api/#pushing-events — homeservers MUST NOT alter (e.g. add
     more) events they were going to send within a transaction ID on retries.
     """
-    _, room, user = room_with_namespaced_member(hs, appservice)
-    appservice.fail_transactions(room, times=1)
+    _, room, user = room_ready_to_fail(hs, appservice, times=1)
     stuck = user.send(room, text("refused once"))
-    appservice.wait_for(lambda: any(d["status"] == 500 for d in deliveries(appservice, room)),
-                        what=f"the failed delivery of {stuck}")
+    wait_for_failure(appservice, room, stuck)
 
     newer = [user.send(room, text(f"meanwhile {n}")) for n in range(2)]
 
-    wait_for_pushed(appservice, room, newer[-1], accepted=True, timeout=20)
-    retried = wait_for_pushed(appservice, room, stuck)
+    wait_for_pushed(appservice, room, newer[-1], accepted=True, timeout=30)
+    retried = wait_for_pushed(appservice, room, stuck, accepted=True)
     attempts = [d for d in deliveries(appservice, room) if d["txn_id"] == retried.txn_id]
     assert [d["events"] for d in attempts] == [[stuck]] * len(attempts), attempts
-    assert [d["status"] for d in attempts] == [500, 200], attempts
+    assert len(attempts) >= 2 and attempts[-1]["status"] == 200, attempts
