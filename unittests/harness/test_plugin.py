@@ -256,3 +256,12 @@ def test_flaky_expectations_are_marked_non_strict():
     from tests.harness.expectations import parse
     strict, flaky = parse(["a::b  # fails always", "a::c  # [flaky] fails sometimes"])
     assert not strict.flaky and flaky.flaky
+
+
+def test_a_pass_under_a_flaky_expectation_counts_as_passed():
+    from types import SimpleNamespace
+
+    from tests.harness.results import outcome_of
+    call = SimpleNamespace(when="call", failed=False, skipped=False, passed=True,
+                           wasxfail="[flaky] sometimes fails")
+    assert outcome_of([call]) == "passed"
