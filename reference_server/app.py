@@ -233,7 +233,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationMembershipHandlers(membership=FederatedMembership(
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key,
             check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
-            invites=invites),
+            invites=invites, room_state=membership.invite_room_state),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
                             is_member_room=is_member_room, acl_allows=acl_allows),
         FederationReadHandlers(reads=federation_reads,

@@ -16,7 +16,7 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
-        "getEventByTimestamp", "sendInviteV1", "makeKnock", "sendKnock",
+        "getEventByTimestamp", "sendInviteV1",
         "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
         "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
         "getSpaceHierarchy", "exchangeOpenIdToken", "getContent", "getContentThumbnail",

@@ -9,9 +9,11 @@ from ...types import JsonDict
 
 
 class FederationMembershipHandlers:
-    def __init__(self, *, membership: FederatedMembership, invites: FederatedInvites) -> None:
+    def __init__(self, *, membership: FederatedMembership, invites: FederatedInvites,
+                 room_state) -> None:
         self._membership = membership
         self._invites = invites
+        self._room_state = room_state
 
     async def send_invite_v2(self, request: Request) -> JsonDict:
         return await self._invites.receive_invite(request.server, request.path["roomId"],
@@ -31,6 +33,17 @@ class FederationMembershipHandlers:
                 "members_omitted": False,
                 "servers_in_room": self._membership.servers_in_room(room_id),
                 "origin": self._membership_origin()}
+
+    async def make_knock(self, request: Request) -> JsonDict:
+        return self._membership.make(request.server, request.path["roomId"],
+                                     request.path["userId"], "knock", request.query["ver"])
+
+    async def send_knock(self, request: Request) -> JsonDict:
+        room_id = request.path["roomId"]
+        await self._membership.accept(request.server, room_id, request.path["eventId"],
+                                      request.body, "knock")
+        # Spec 1.16: full events (the create event among them) the knocker's server checks.
+        return {"knock_room_state": self._room_state(room_id)}
 
     async def make_leave(self, request: Request) -> JsonDict:
         room_id = request.path["roomId"]
