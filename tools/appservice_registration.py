@@ -13,11 +13,15 @@ registration; `build_registration` makes it without writing (the harness binds a
 port first, then writes the URL it got).
 
 What is in it, and why:
-- users `@_conf_.*:.*` exclusive: every test user the service creates or masquerades as
-  (the leading underscore keeps ordinary users out, as the spec recommends);
-- users `@_shared_.*:.*` not exclusive: users that register normally yet interest the
+- users `@confas_.*:.*` exclusive: every test user the service creates or masquerades as;
+- users `@confshared_.*:.*` not exclusive: users that register normally yet interest the
   service, to test non-exclusive namespaces;
-- aliases `#_conf_.*:.*` exclusive: alias queries and alias-based interest;
+- aliases `#confas_.*:.*` exclusive: alias queries and alias-based interest;
+  the spec suggests that exclusive namespaces begin with an underscore, but servers
+  reserve such localparts for their own use (Synapse refuses ordinary registrations
+  starting with `_`), which would hide the very checks the tests make (M_EXCLUSIVE for
+  others, ordinary registration in the non-exclusive namespace); the prefixes are
+  distinct enough from the suite's ordinary users (`t-<worker>-...`) never to meet them;
 - rooms: one non-exclusive regex that matches no room ID a server generates, since the
   suite cannot know room IDs in advance; tests find rooms through users and aliases;
 - `receive_ephemeral` and its unstable name `de.sorunome.msc2409.push_ephemeral`, so
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import secrets
 import sys
 from collections.abc import Mapping, Sequence
@@ -44,9 +49,12 @@ JsonDict = dict[str, Any]
 DEFAULT_URL = "http://127.0.0.1:29328"
 DEFAULT_ID = "conformance-suite"
 DEFAULT_SENDER = "_conformance_bot"
-EXCLUSIVE_USERS = "@_conf_.*:.*"
-SHARED_USERS = "@_shared_.*:.*"
-EXCLUSIVE_ALIASES = "#_conf_.*:.*"
+USER_PREFIX = "confas_"  # localparts of the exclusive users namespace
+SHARED_PREFIX = "confshared_"  # localparts of the non-exclusive users namespace
+ALIAS_PREFIX = "confas_"  # alias localparts of the exclusive aliases namespace
+EXCLUSIVE_USERS = f"@{USER_PREFIX}.*:.*"
+SHARED_USERS = f"@{SHARED_PREFIX}.*:.*"
+EXCLUSIVE_ALIASES = f"#{ALIAS_PREFIX}.*:.*"
 NO_ROOMS = "!__conformance_suite_matches_no_room__:invalid"
 PROTOCOL = "conformance"
 
@@ -120,6 +128,23 @@ def load_registration(path: Path | str) -> JsonDict:
         raise ValueError(f"the registration {path} has url {data['url']!r}; the suite's "
                          "service serves plain HTTP, so it needs an http:// URL")
     return data
+
+
+_PLAIN_PREFIX = re.compile(r"([@#])([a-z0-9_=/-]+)\.\*(?::\.\*)?")
+
+
+def namespace_prefix(registration: Mapping[str, Any], kind: str, *, exclusive: bool) -> str:
+    """The localpart prefix of the registration's first `kind` ("users" or "aliases")
+    namespace with that exclusivity, for regexes of the form `@prefix.*:.*`; tests make
+    fresh IDs from it. Raises ValueError when no namespace has such a regex."""
+    sigil = "@" if kind == "users" else "#"
+    for namespace in (registration.get("namespaces") or {}).get(kind) or []:
+        found = _PLAIN_PREFIX.fullmatch(str(namespace.get("regex", "")))
+        if bool(namespace.get("exclusive")) == exclusive and found and found[1] == sigil:
+            return found[2]
+    raise ValueError(f"the registration has no {'' if exclusive else 'non-'}exclusive "
+                     f"{kind} namespace of the form '{sigil}prefix.*:.*' to make IDs in "
+                     f"(python -m tools.appservice_registration writes one)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,12 +51,16 @@ def test_ping_reports_the_duration(appservice):
 def test_ping_without_a_transaction_id_succeeds(appservice):
     """A ping without a transaction_id is also passed on, and answered with duration_ms.
 
+    The service's ping body is held to its schema, where transaction_id, when present,
+    is a string.
+
     Spec: client-server-api/#post_matrixclientv1appserviceappserviceidping —
-    transaction_id is optional.
+    transaction_id is optional; application-service-api/#post_matrixappv1ping.
     """
     answer = expect_ok(appservice.ping(), "ping the application service without an ID")
 
     assert isinstance(answer.get("duration_ms"), int), answer
+    assert len(appservice.pings()) == 1, appservice.pings()
 
 
 def test_ping_of_another_appservice_is_forbidden(appservice):

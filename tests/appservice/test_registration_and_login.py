@@ -93,7 +93,7 @@ def test_appservice_registration_without_inhibit_login_logs_in_or_is_refused(app
 
 @pytest.mark.parametrize("localpart", [
     pytest.param("plain_user", id="outside-every-namespace"),
-    pytest.param("conf_without_underscore", id="near-miss-of-the-namespace-regex"),
+    pytest.param("confasx", id="near-miss-of-the-namespace-regex"),
 ])
 def test_appservice_cannot_register_outside_its_namespaces(appservice, localpart):
     """A user ID none of the service's namespaces covers is refused with M_EXCLUSIVE.

@@ -19,9 +19,13 @@ NETWORK = "conformance-net"
 
 
 def named_room(client, tag: str) -> tuple[str, str]:
-    """A room whose name no other test uses, so a directory search finds only it."""
+    """A public room whose name no other test uses, so a directory search finds only it.
+
+    Public, because servers MAY leave invite-only rooms that are not world-readable out
+    of a listing whatever their visibility (client-server-api/#published-room-directory).
+    """
     name = f"bridged room {tag}"
-    return client.create_room(name=name), name
+    return client.create_room(name=name, preset="public_chat"), name
 
 
 def listed_rooms(client, name: str, **query) -> list[str]:

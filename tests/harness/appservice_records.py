@@ -3,7 +3,7 @@
 
 The service is shared by every test of the run, so a test must pick out its own
 traffic. Each test has a tag, and the users and aliases it hands out carry it
-(`@_conf_<tag>_1:hs`); a record is the test's when it names one of those, an ID the test
+(`@confas_<tag>_1:hs`); a record is the test's when it names one of those, an ID the test
 named explicitly (an answer it set, a room it asked about), or a room one of its users
 was seen in. Faults follow the same rule. A fault that names nobody (a wrong token, an
 unknown path) is claimed through the spool by the first test that ends after it
@@ -63,6 +63,7 @@ class Records:
         self.ids: set[str] = set()  # IDs the test named besides its tagged ones
         self.rooms: set[str] = set()
         self.ping_ids: set[str] = set()
+        self.ping_seqs: set[int] = set()  # pings without a transaction ID the test caused
         self.answered: dict[int, int] = {}  # held query seq -> status the test's callback gave
         self.lock = threading.RLock()
         self._records: list[JsonDict] = []
@@ -96,7 +97,7 @@ class Records:
 
     def is_mine(self, record: JsonDict) -> bool:
         if record.get("kind") == "ping":
-            return record.get("transaction_id") in self.ping_ids
+            return record.get("transaction_id") in self.ping_ids or record["seq"] in self.ping_seqs
         return any(self.owns(name) for name in record.get("about", []))
 
     # -- views on the records ----------------------------------------------------------------
@@ -139,10 +140,20 @@ class Records:
 
     def pings(self, transaction_id: str | None = None) -> list[JsonDict]:
         self.refresh()
-        bodies = [r.get("body") or {} for r in self.all() if r.get("kind") == "ping"]
+        pings = [r for r in self.all() if r.get("kind") == "ping"]
         if transaction_id is not None:
-            return [b for b in bodies if b.get("transaction_id") == transaction_id]
-        return [b for b in bodies if b.get("transaction_id") in self.ping_ids | {None}]
+            return [r.get("body") or {} for r in pings
+                    if (r.get("body") or {}).get("transaction_id") == transaction_id]
+        return [r.get("body") or {} for r in pings if self.is_mine(r)]
+
+    def claim_pings_without_id(self, *, after: int) -> None:
+        """Pings without a transaction ID that arrived after record `after` are the
+        test's: only a service's own request makes a homeserver ping it."""
+        self.refresh()
+        with self.lock:
+            self.ping_seqs.update(r["seq"] for r in self._records if r["seq"] > after
+                                  and r.get("kind") == "ping"
+                                  and not isinstance(r.get("transaction_id"), str))
 
     # -- faults --------------------------------------------------------------------------------
 
@@ -162,7 +173,10 @@ class Records:
         """Faults naming nobody that arrived while the test ran and no test claimed yet."""
         found: list[str] = []
         for record in self.all():
-            nameless = not record.get("about") and not record.get("transaction_id")
+            # A ping is never nameless: only a test's request makes the target send one,
+            # and that test claims it (a ping no test claims shows in the run's summary).
+            nameless = (not record.get("about") and not record.get("transaction_id")
+                        and record.get("kind") != "ping")
             if record.get("faults") and nameless and self.spool.claim(record["seq"]):
                 found += [f"{fault} [not tied to any test; it arrived while this one ran]"
                           for fault in record["faults"]]

@@ -4,15 +4,15 @@
 The registration declares one protocol, `conformance` (spec:
 application-service-api/#third-party-networks). The service answers lookups about it
 from the request alone, so a test can compute the answer it expects the homeserver to
-pass on: a user lookup by `name` yields `@_conf_<name>:<DOMAIN>`, a location lookup by
-`channel` yields `#_conf_<channel>:<DOMAIN>`, and the reverse lookups describe the
+pass on: a user lookup by `name` yields `@confas_<name>:<DOMAIN>`, a location lookup by
+`channel` yields `#confas_<channel>:<DOMAIN>`, and the reverse lookups describe the
 user ID or alias they were given. Nothing to find, or another protocol: 404.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tools.appservice_registration import PROTOCOL
+from tools.appservice_registration import ALIAS_PREFIX, PROTOCOL, USER_PREFIX
 
 JsonDict = dict[str, Any]
 DOMAIN = "conformance.invalid"  # where the bridged network's Matrix IDs live
@@ -28,11 +28,12 @@ METADATA: JsonDict = {
 
 
 def user(name: str) -> JsonDict:
-    return {"userid": f"@_conf_{name}:{DOMAIN}", "protocol": PROTOCOL, "fields": {"name": name}}
+    return {"userid": f"@{USER_PREFIX}{name}:{DOMAIN}", "protocol": PROTOCOL,
+            "fields": {"name": name}}
 
 
 def location(channel: str) -> JsonDict:
-    return {"alias": f"#_conf_{channel}:{DOMAIN}", "protocol": PROTOCOL,
+    return {"alias": f"#{ALIAS_PREFIX}{channel}:{DOMAIN}", "protocol": PROTOCOL,
             "fields": {"channel": channel}}
 
 

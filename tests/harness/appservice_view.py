@@ -31,6 +31,7 @@ from tests.harness.appservice_records import Query, Records, Transaction
 from tests.harness.appservice_spool import Spool
 from tests.harness.assertions import expect_ok
 from tests.harness.client import Client
+from tools.appservice_registration import namespace_prefix
 
 if TYPE_CHECKING:
     from tests.harness.homeserver import Homeserver
@@ -121,15 +122,24 @@ class AppServiceView:
 
     def fresh_user_localpart(self, *, exclusive: bool = True) -> str:
         """A new localpart in the exclusive users namespace (or the shared one)."""
-        prefix = "_conf_" if exclusive else "_shared_"
-        return f"{prefix}{self.tag}_{next(self._counter)}"
+        return f"{self._prefix('users', exclusive)}{self.tag}_{next(self._counter)}"
 
     def fresh_user_id(self, *, exclusive: bool = True) -> str:
         return f"@{self.fresh_user_localpart(exclusive=exclusive)}:{self.hs.server_name}"
 
     def fresh_alias(self) -> str:
         """A new alias in the exclusive aliases namespace."""
-        return f"#_conf_{self.tag}_{next(self._counter)}:{self.hs.server_name}"
+        prefix = self._prefix("aliases", True)
+        return f"#{prefix}{self.tag}_{next(self._counter)}:{self.hs.server_name}"
+
+    def _prefix(self, kind: str, exclusive: bool) -> str:
+        """The namespace's literal prefix, ending in `_` so that the tag stands apart
+        (`appservice_records.py` finds the test's IDs by `_<tag>_`)."""
+        try:
+            prefix = namespace_prefix(self.registration, kind, exclusive=exclusive)
+        except ValueError as error:
+            pytest.fail(str(error), pytrace=False)
+        return prefix if prefix.endswith("_") else f"{prefix}_"
 
     def as_client(self, user_id: str | None = None,
                   device_id: str | None = None) -> AppServiceClient:
@@ -166,12 +176,22 @@ class AppServiceView:
         return self.as_client().create_room(room_alias_name=localpart, preset="public_chat")
 
     def ping(self, transaction_id: str | None = None) -> httpx.Response:
-        """Asks the target to ping this service (client API, v1.7); the raw answer."""
+        """Asks the target to ping this service (client API, v1.7); the raw answer.
+
+        The target calls the service before it answers, so a ping without an ID that
+        arrived meanwhile is this test's; faults about the ping fail the test at once.
+        """
         body = {} if transaction_id is None else {"transaction_id": transaction_id}
         if transaction_id is not None:
             self.records.ping_ids.add(transaction_id)
-        return self.as_client().do("POST", ["appservice", self.id, "ping"], json=body,
-                                   prefix="/_matrix/client/v1")
+        self.records.refresh()
+        before = self.records.seen
+        response = self.as_client().do("POST", ["appservice", self.id, "ping"], json=body,
+                                       prefix="/_matrix/client/v1")
+        if transaction_id is None:
+            self.records.claim_pings_without_id(after=before)
+        self.check()
+        return response
 
     # -- wishes -----------------------------------------------------------------------------
 
@@ -261,8 +281,8 @@ class AppServiceView:
         return self.wait_for(found, timeout=timeout, what=f"ephemeral {edu_type} about {about}")
 
     def pings(self, transaction_id: str | None = None) -> list[JsonDict]:
-        """Ping bodies received since the test began: with that transaction ID, else with
-        one this view's `ping()` sent, or with none."""
+        """Ping bodies received since the test began: with that transaction ID, else the
+        ones this view's `ping()` caused."""
         return self.records.pings(transaction_id)
 
     def queries(self) -> list[Query]:

@@ -32,7 +32,8 @@ from tests.harness.appservice_spool import identifiers_in
 from tests.harness.appservice_view import AppServiceView
 from tests.harness.homeserver import Homeserver
 from tests.harness.schema import ResponseChecker
-from tools.appservice_registration import load_registration, main, write_registration
+from tools.appservice_registration import build_registration, load_registration, main, \
+    namespace_prefix, write_registration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROOM_A, ROOM_B = "!roomA:hs.test", "!roomB:hs.test"
@@ -113,9 +114,9 @@ def test_the_registration_claims_the_suites_namespaces_and_ephemeral_data(tmp_pa
     assert written["url"] == "http://127.0.0.1:1234"
     assert written["sender_localpart"] == "_conformance_bot"
     assert written["namespaces"] == {
-        "users": [{"exclusive": True, "regex": "@_conf_.*:.*"},
-                  {"exclusive": False, "regex": "@_shared_.*:.*"}],
-        "aliases": [{"exclusive": True, "regex": "#_conf_.*:.*"}],
+        "users": [{"exclusive": True, "regex": "@confas_.*:.*"},
+                  {"exclusive": False, "regex": "@confshared_.*:.*"}],
+        "aliases": [{"exclusive": True, "regex": "#confas_.*:.*"}],
         "rooms": [{"exclusive": False, "regex": "!__conformance_suite_matches_no_room__:invalid"}],
     }
     assert written["rate_limited"] is False
@@ -124,6 +125,25 @@ def test_the_registration_claims_the_suites_namespaces_and_ephemeral_data(tmp_pa
     assert written["de.sorunome.msc2409.push_ephemeral"] is True
     assert "io.element.msc4190" not in written  # MSC4190 defines no registration flag
     assert len(written["as_token"]) == 64 and written["as_token"] != written["hs_token"]
+
+
+@pytest.mark.parametrize("kind, exclusive, prefix", [
+    pytest.param("users", True, "confas_", id="exclusive-users"),
+    pytest.param("users", False, "confshared_", id="shared-users"),
+    pytest.param("aliases", True, "confas_", id="exclusive-aliases"),
+])
+def test_fresh_ids_come_from_the_registrations_namespaces(kind, exclusive, prefix):
+    assert namespace_prefix(build_registration(), kind, exclusive=exclusive) == prefix
+
+
+@pytest.mark.parametrize("regex", [
+    pytest.param("@bridge_[0-9]+:.*", id="not-a-plain-prefix"),
+    pytest.param("#confas_.*:.*", id="wrong-sigil"),
+])
+def test_a_namespace_without_a_plain_prefix_gives_no_fresh_ids(regex):
+    registration = {"namespaces": {"users": [{"exclusive": True, "regex": regex}]}}
+    with pytest.raises(ValueError, match="no exclusive users namespace"):
+        namespace_prefix(registration, "users", exclusive=True)
 
 
 def test_tokens_are_random_unless_a_seed_is_given(tmp_path):
@@ -240,6 +260,16 @@ def test_a_retry_with_a_different_content_is_a_fault(views, target):
         view.close()
 
 
+def test_a_retry_that_only_brings_the_ages_up_to_date_is_no_fault(views, target):
+    view = views()
+    user = view.fresh_user_id()
+    event = message(user)
+    send(target, "t1", {**event, "age": 5, "unsigned": {"age": 5}})
+    send(target, "t1", {**event, "age": 2005, "unsigned": {"age": 2005}})
+    view.close()
+    assert [t.statuses for t in view.transactions_about()] == [(200, 200)]
+
+
 # -- queries --------------------------------------------------------------------------------
 
 
@@ -261,13 +291,13 @@ def test_queries_are_answered_as_the_control_files_say(host, views, target):
 @pytest.mark.parametrize("path, status, found", [
     pytest.param("/thirdparty/protocol/conformance", 200, "user_fields", id="protocol"),
     pytest.param("/thirdparty/protocol/irc", 404, None, id="other-protocol"),
-    pytest.param("/thirdparty/user/conformance?name=ann", 200, "@_conf_ann:", id="user"),
-    pytest.param("/thirdparty/location/conformance?channel=hall", 200, "#_conf_hall:",
+    pytest.param("/thirdparty/user/conformance?name=ann", 200, "@confas_ann:", id="user"),
+    pytest.param("/thirdparty/location/conformance?channel=hall", 200, "#confas_hall:",
                  id="location"),
     pytest.param("/thirdparty/location/conformance?other=1", 404, None, id="no-match"),
-    pytest.param("/thirdparty/user?userid=@_conf_ann:hs.test", 200, "@_conf_ann:hs.test",
+    pytest.param("/thirdparty/user?userid=@confas_ann:hs.test", 200, "@confas_ann:hs.test",
                  id="reverse-user"),
-    pytest.param("/thirdparty/location?alias=%23_conf_hall:hs.test", 200, "#_conf_hall:hs.test",
+    pytest.param("/thirdparty/location?alias=%23confas_hall:hs.test", 200, "#confas_hall:hs.test",
                  id="reverse-location"),
 ])
 def test_third_party_lookups_are_answered_from_the_query(host, target, path, status, found):
@@ -387,15 +417,15 @@ def test_the_as_client_asserts_its_identity_on_every_request(views):
 
     def homeserver(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"user_id": "@_conf_x:hs.test", "is_guest": False,
+        return httpx.Response(200, json={"user_id": "@confas_x:hs.test", "is_guest": False,
                                          "device_id": "DEV"})
 
     view.hs._transport = httpx.MockTransport(homeserver)
-    view.as_client(user_id="@_conf_x:hs.test", device_id="DEV").whoami()
+    view.as_client(user_id="@confas_x:hs.test", device_id="DEV").whoami()
     view.as_client().whoami()
     asserted, plain = seen
     assert asserted.headers["authorization"] == f"Bearer {view.as_token}"
-    assert dict(asserted.url.params) == {"user_id": "@_conf_x:hs.test", "device_id": "DEV",
+    assert dict(asserted.url.params) == {"user_id": "@confas_x:hs.test", "device_id": "DEV",
                                          "org.matrix.msc3202.device_id": "DEV"}
     assert dict(plain.url.params) == {}
     assert view.as_client().user_id == view.sender == "@_conformance_bot:hs.test"
