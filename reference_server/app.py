@@ -176,7 +176,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
                                checker=checker, server_name=server_name, signing_key=key,
                                invite_room_state=membership.invite_room_state,
-                               check_acl=federation_reads.check_acl)
+                               check_acl=federation_reads.check_acl, is_resident=is_resident,
+                               receive=lambda room_id, pdu: remote.receive(room_id, pdu))
     pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
                               room_aliases=aliases.for_room, clock=now_ms)
     room_events.push_events_to(pusher)
@@ -192,7 +193,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                               sorted({*config.enabled_mscs, *ALWAYS_ON_MSCS})}),
         AccountHandlers(accounts=accounts, uia=uia, registration_open=config.registration_open,
                         appservices=appservices),
-        ProfileHandlers(profiles=profiles, appservices=appservices, calls=appservice_calls),
+        ProfileHandlers(profiles=profiles, appservices=appservices, calls=appservice_calls,
+                        federation=federation, is_local=accounts.is_local),
         DeviceHandlers(accounts=accounts, uia=uia),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),

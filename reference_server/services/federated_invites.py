@@ -27,7 +27,10 @@ from .events import NewEvent, RoomEvents
 class FederatedInvites:
     def __init__(self, *, db: Database, rooms: RoomStore, room_events: RoomEvents,
                  client: FederationClient, checker: PduChecker, server_name: str,
-                 signing_key, invite_room_state, check_acl) -> None:
+                 signing_key, invite_room_state, check_acl, is_resident=None,
+                 receive=None) -> None:
+        self._is_resident = is_resident
+        self._receive = receive
         self._db = db
         self._rooms = rooms
         self._events = room_events
@@ -93,6 +96,15 @@ class FederatedInvites:
             await check_invite_room_state(self._checker, room_id,
                                           body.get("invite_room_state"), version)
         signed = self._countersign(event, version)
+        if self._is_resident is not None and self._is_resident(room_id) \
+                and self._receive is not None:
+            # We are in the room: the invite takes its place in our copy of the DAG, so
+            # the invitee's later join builds on it (an outlier would be invisible there).
+            try:
+                await self._receive(room_id, signed)
+                return {"event": signed}
+            except PduRejected:
+                pass  # fall back to keeping it aside, as for rooms we are not in
         self._remember(room_id, version.identifier, event_id, signed,
                        body.get("invite_room_state") or [])
         return {"event": signed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ... import errors
 from ...appservices.calls import AppServiceCalls, ask_then_retry
 from ...appservices.registry import AppServiceRegistry
+from ...federation.client import FederationClient, FederationError
 from ...http.request import Request, Response
 from ...services.accounts import AccountService, device_json
 from ...services.ephemeral import AccountDataService, FilterService
@@ -15,7 +16,9 @@ from ...types import JsonDict
 
 class ProfileHandlers:
     def __init__(self, *, profiles: ProfileService, appservices: AppServiceRegistry,
-                 calls: AppServiceCalls) -> None:
+                 calls: AppServiceCalls, federation: FederationClient, is_local) -> None:
+        self._federation = federation
+        self._is_local = is_local
         self._profiles = profiles
         self._appservices = appservices
         self._calls = calls
@@ -27,12 +30,32 @@ class ProfileHandlers:
 
     async def get_user_profile(self, request: Request) -> JsonDict:
         user_id = request.path["userId"]
+        if not self._is_local(user_id):
+            return await self._remote(user_id, None)
         return await self._with_query(user_id, lambda: self._profiles.get(user_id))
 
     async def get_profile_field(self, request: Request) -> JsonDict:
         key, user_id = request.path["keyName"], request.path["userId"]
+        if not self._is_local(user_id):
+            answer = await self._remote(user_id, key)
+            if key not in answer:
+                raise errors.not_found(f"The profile has no {key}.")
+            return {key: answer[key]}
         return {key: await self._with_query(user_id,
                                             lambda: self._profiles.get_field(user_id, key))}
+
+    async def _remote(self, user_id: str, field: str | None) -> JsonDict:
+        """Another server's user: ask their server (server-server, query/profile)."""
+        query = {"user_id": user_id, **({"field": field} if field else {})}
+        try:
+            answer = await self._federation.request(
+                "GET", user_id.split(":", 1)[1], "/_matrix/federation/v1/query/profile",
+                query=query)
+        except FederationError as error:
+            if error.status == 404:
+                raise errors.not_found("No such user.") from None
+            raise errors.MatrixError(502, "M_UNKNOWN", f"Their server did not answer: {error}")
+        return answer if isinstance(answer, dict) else {}
 
     async def set_profile_field(self, request: Request) -> JsonDict:
         key = request.path["keyName"]

@@ -51,6 +51,7 @@ class TransactionHandlers:
         try:
             stored = await self._remote.receive(room_id, pdu)
         except PduRejected as error:
+            log.warning("rejected a PDU from %s in %s: %s", origin, room_id, error)
             return self._remote.event_id_of(room_id, pdu), {"error": str(error)}
         except errors.MatrixError as error:
             return self._remote.event_id_of(room_id, pdu), {"error": error.message}

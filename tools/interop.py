@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Two homeservers side by side on loopback, federating over TLS, and a scenario between them.
+
+    python -m tools.interop                 # the reference server with a second one
+    python -m tools.interop --with synapse  # the reference server with Synapse
+
+Each server hosts the room in turn: a user of the other server joins it by alias, both
+users talk (each message must arrive through /sync), the host invites a third user across
+and they accept, profiles are looked up across, and the visitor leaves. Server names are
+`127.0.0.1:<TLS port>`, so discovery needs no DNS; TLS is not verified (test networks).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from tools.synapse_target import free_port, start_synapse
+
+CS = "/_matrix/client/v3"
+REFERENCE_CONFIG = """\
+[registration]
+open = true
+[rate_limits]
+enabled = false
+[federation]
+verify_tls = false
+allow_private_addresses = true
+[passwords]
+argon2_time_cost = 1
+argon2_memory_kib = 1024
+"""
+
+
+@dataclass
+class Server:
+    label: str
+    client_url: str
+    server_name: str
+
+
+class InteropError(AssertionError):
+    """A step of the scenario failed; the message says which and what the server said."""
+
+
+@contextlib.contextmanager
+def reference_server(data_dir: Path, label: str = "reference") -> Iterator[Server]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "server.toml").write_text(REFERENCE_CONFIG)
+    tls_port, http_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "--server-name", f"127.0.0.1:{tls_port}",
+         "--listen", f"127.0.0.1:{http_port}", "--federation-listen", f"127.0.0.1:{tls_port}",
+         "--data-dir", str(data_dir), "--config", str(data_dir / "server.toml")],
+        stdout=subprocess.PIPE, stderr=(data_dir / "server.log").open("w"), text=True)
+    try:
+        for line in process.stdout:
+            if "for federation (TLS)" in line:
+                break
+        else:
+            raise InteropError(f"{label} did not start")
+        yield Server(label, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{tls_port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def synapse_server(data_dir: Path) -> Iterator[Server]:
+    with start_synapse(data_dir) as handle:
+        yield Server("synapse", handle.client_url, handle.server_name)
+
+
+class User:
+    def __init__(self, server: Server, http: httpx.Client) -> None:
+        self.server = server
+        self._http = http
+        body = {"username": f"interop{secrets.token_hex(4)}", "password": secrets.token_hex(8)}
+        first = http.post(server.client_url + CS + "/register", json=body)
+        body["auth"] = {"type": "m.login.dummy", "session": first.json().get("session")}
+        answer = self._ok(http.post(server.client_url + CS + "/register", json=body),
+                          "register")
+        self.user_id = answer["user_id"]
+        self._headers = {"Authorization": f"Bearer {answer['access_token']}"}
+        self._since: str | None = None
+
+    def call(self, method: str, path: str, doing: str, **kwargs) -> dict:
+        response = self._http.request(method, self.server.client_url + CS + path,
+                                      headers=self._headers, timeout=60, **kwargs)
+        return self._ok(response, doing)
+
+    def _ok(self, response: httpx.Response, doing: str) -> dict:
+        if response.status_code >= 300:
+            raise InteropError(f"{self.server.label}: {doing} failed: {response.status_code} "
+                               f"{response.text[:300]}")
+        return response.json()
+
+    def wait_for(self, what: str, found: Callable[[dict], bool], timeout_s: float = 30) -> None:
+        """Incremental /sync until `found` accepts an answer (long-polling, no sleeps)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            params = {"timeout": 2000, **({"since": self._since} if self._since else {})}
+            body = self.call("GET", "/sync", "sync", params=params)
+            self._since = body["next_batch"]
+            if found(body):
+                return
+        raise InteropError(f"{self.server.label}: {self.user_id} never saw {what}")
+
+
+def _timeline(body: dict, room_id: str) -> list[dict]:
+    return body.get("rooms", {}).get("join", {}).get(room_id, {}).get("timeline", {}).get(
+        "events", [])
+
+
+def _says(room_id: str, text: str) -> Callable[[dict], bool]:
+    return lambda body: any(e.get("content", {}).get("body") == text
+                            for e in _timeline(body, room_id))
+
+
+def host_and_visit(host: Server, visitor: Server, http: httpx.Client) -> list[str]:
+    """The scenario with the room on `host`; returns the steps that passed."""
+    steps = []
+    owner, guest, third = User(host, http), User(visitor, http), User(visitor, http)
+    alias_name = f"interop{secrets.token_hex(4)}"
+    room = owner.call("POST", "/createRoom", "create a room",
+                      json={"preset": "public_chat", "room_alias_name": alias_name})["room_id"]
+    alias = quote(f"#{alias_name}:{host.server_name}", safe="")
+    guest.call("POST", f"/join/{alias}", "join by alias over federation", json={})
+    steps.append(f"{visitor.label} user joined a {host.label} room by alias")
+    guest.call("PUT", f"/rooms/{quote(room)}/send/m.room.message/v1", "send",
+               json={"msgtype": "m.text", "body": "from the visitor"})
+    owner.wait_for("the visitor's message", _says(room, "from the visitor"))
+    owner.call("PUT", f"/rooms/{quote(room)}/send/m.room.message/h1", "send",
+               json={"msgtype": "m.text", "body": "from the host"})
+    guest.wait_for("the host's message", _says(room, "from the host"))
+    steps.append("messages crossed both ways through /sync")
+    owner.call("POST", f"/rooms/{quote(room)}/invite", "invite across",
+               json={"user_id": third.user_id})
+    third.wait_for("the invite", lambda b: room in b.get("rooms", {}).get("invite", {}))
+    third.call("POST", f"/join/{quote(room)}?server_name={host.server_name}", "accept", json={})
+    owner.wait_for("the invitee's join", lambda b: any(
+        e.get("state_key") == third.user_id and e.get("content", {}).get("membership") == "join"
+        for e in _timeline(b, room)))
+    steps.append("an invite crossed and was accepted")
+    owner.call("PUT", f"/profile/{quote(owner.user_id)}/displayname", "set a name",
+               json={"displayname": "Host Owner"})
+    profile = guest.call("GET", f"/profile/{quote(owner.user_id)}", "remote profile lookup")
+    if profile.get("displayname") != "Host Owner":
+        raise InteropError(f"remote profile lookup answered {profile}")
+    steps.append("a profile was looked up across")
+    guest.call("POST", f"/rooms/{quote(room)}/leave", "leave", json={})
+    owner.wait_for("the visitor's leave", lambda b: any(
+        e.get("state_key") == guest.user_id and e.get("content", {}).get("membership") == "leave"
+        for e in _timeline(b, room)))
+    steps.append("a leave crossed")
+    return steps
+
+
+def run(other: str, scratch: Path) -> list[str]:
+    """Both directions between the reference server and `other` ("reference" or "synapse")."""
+    with contextlib.ExitStack() as stack, httpx.Client() as http:
+        ours = stack.enter_context(reference_server(scratch / "a", "reference"))
+        theirs = stack.enter_context(
+            synapse_server(scratch / "synapse") if other == "synapse"
+            else reference_server(scratch / "b", "reference-2"))
+        report = [f"[{ours.label} hosts] " + s for s in host_and_visit(ours, theirs, http)]
+        report += [f"[{theirs.label} hosts] " + s for s in host_and_visit(theirs, ours, http)]
+        return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--with", dest="other", choices=("reference", "synapse"),
+                        default="reference")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            for step in run(args.other, Path(scratch)):
+                print("ok  ", step)
+        except InteropError as error:
+            print("FAIL", error)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

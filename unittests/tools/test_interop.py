@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Two reference servers federate over TLS on loopback, each hosting the room in turn."""
+from __future__ import annotations
+
+from tools.interop import run
+
+
+def test_two_reference_servers_federate_both_ways(tmp_path) -> None:
+    """Join by alias, messages both ways through /sync, an invite, a profile, a leave."""
+    steps = run("reference", tmp_path)
+    assert len(steps) == 10, steps
