@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 from dataclasses import dataclass
 
 import api
@@ -23,7 +24,7 @@ from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
-from .federation.client import FederationClient
+from .federation.client import FederationClient, FederationError
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
 from .federation.edus import EduRelay
@@ -218,7 +219,18 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                     server_name=server_name)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
-    remote = RemoteEvents(room_events=room_events, checker=checker)
+    async def fetch_event(origin: str, event_id: str):
+        """GET /event/{eventId} from a server (server-server, retrieving events)."""
+        try:
+            answer = await federation.request(
+                "GET", origin, f"/_matrix/federation/v1/event/{quote(event_id, safe='')}",
+                timeout=10)
+        except FederationError:
+            return None
+        pdus = answer.get("pdus") if isinstance(answer, dict) else None
+        return pdus[0] if pdus else None
+
+    remote = RemoteEvents(room_events=room_events, checker=checker, fetch_event=fetch_event)
 
     def is_member_room(room_id: str) -> bool:
         return rooms.version(room_id) is not None

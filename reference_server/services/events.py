@@ -56,6 +56,14 @@ class RoomEvents:
         self._outbound: Outbound | None = None
         self._pushers: list[EventPusher] = []
 
+    def store_outlier(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> None:
+        """Keep an event known only as part of another's auth chain (not in the timeline)."""
+        with self._db.transaction():
+            if self.events.get(event_id) is None:
+                self.events.insert(event_id, pdu, room_id=room_id,
+                                   stream_ordering=self._db.next_stream_id(), state_group=None,
+                                   outlier=True)
+
     def notify(self) -> None:
         """Wake /sync waiters after a change made outside `persist` (e.g. a remote invite)."""
         self._notifier.notify()

@@ -22,10 +22,51 @@ from ..types import EventId, JsonDict, RoomId
 from .events import RoomEvents
 
 
+class MissingEvent(PduRejected):
+    """An event needed to check another is not here (it may be fetched and the check retried)."""
+
+    def __init__(self, event_id: EventId, message: str) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
+MAX_FETCHES = 50
+
+
 class RemoteEvents:
-    def __init__(self, *, room_events: RoomEvents, checker: PduChecker) -> None:
+    def __init__(self, *, room_events: RoomEvents, checker: PduChecker,
+                 fetch_event=None) -> None:
+        self._fetch_event = fetch_event  # async (origin, event_id) -> PDU or None
         self._events = room_events
         self._checker = checker
+
+    async def receive_from(self, origin: str, room_id: RoomId, pdu: JsonDict) -> StoredEvent:
+        """`receive`, fetching from `origin` the auth events and auth-chain events it lacks
+        (as outliers) and retrying: a server must not reject an event only because it has
+        not seen everything the event's checks need yet."""
+        for _ in range(MAX_FETCHES):
+            try:
+                return await self.receive(room_id, pdu)
+            except MissingEvent as missing:
+                if not await self._fetch_outlier(origin, room_id, missing.event_id):
+                    raise
+        raise PduRejected("too many missing events")
+
+    async def _fetch_outlier(self, origin: str, room_id: RoomId, event_id: EventId) -> bool:
+        if self._fetch_event is None:
+            return False
+        fetched = await self._fetch_event(origin, event_id)
+        if not isinstance(fetched, dict):
+            return False
+        version = self._events.version(room_id)
+        try:
+            checked_id, checked = await self._checker.check(fetched, version)
+        except PduRejected:
+            return False
+        if checked_id != event_id or checked.get("room_id", room_id) != room_id:
+            return False
+        self._events.store_outlier(room_id, event_id, checked)
+        return True
 
     async def receive(self, room_id: RoomId, pdu: JsonDict) -> StoredEvent:
         """Check and store one PDU; raises PduRejected with the reason when it is refused."""
@@ -61,7 +102,7 @@ class RemoteEvents:
         for auth_id in auth_event_ids(pdu):
             stored = self._events.events.get(auth_id)
             if stored is None:
-                raise PduRejected(f"unknown auth event {auth_id}")
+                raise MissingEvent(auth_id, f"unknown auth event {auth_id}")
             found.append(stored.pdu)
         return found
 
@@ -128,7 +169,8 @@ class RemoteEvents:
         if event_id not in event_map:
             stored = self._events.events.get(event_id)
             if stored is None:
-                raise PduRejected(f"missing event {event_id} needed for state resolution")
+                raise MissingEvent(event_id,
+                                   f"missing event {event_id} needed for state resolution")
             event_map[event_id] = stored.pdu
         return event_map[event_id]
 

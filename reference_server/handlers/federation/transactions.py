@@ -49,7 +49,7 @@ class TransactionHandlers:
             return self._remote.event_id_of(room_id, pdu), {
                 "error": f"{origin} is denied by the room's server ACL"}
         try:
-            stored = await self._remote.receive(room_id, pdu)
+            stored = await self._remote.receive_from(origin, room_id, pdu)
         except PduRejected as error:
             log.warning("rejected a PDU from %s in %s: %s", origin, room_id, error)
             return self._remote.event_id_of(room_id, pdu), {"error": str(error)}
