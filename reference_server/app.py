@@ -17,6 +17,7 @@ from .appservices.registry import AppServiceRegistry
 from .config import Config
 from .handlers.client.account import AccountHandlers
 from .handlers.client.appservice import AppServiceHandlers
+from .handlers.client.presence import PresenceHandlers
 from .handlers.client.third_party import ThirdPartyHandlers
 from .handlers.client.directory import DirectoryHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
@@ -56,6 +57,7 @@ from .services.events import RoomEvents
 from .services.membership import MembershipService
 from .services.notifier import Notifier
 from .services.passwords import Passwords
+from .services.presence import PresenceService
 from .services.profile import ProfileService
 from .services.rooms import RoomCreator
 from .services.sync import SyncService
@@ -141,9 +143,16 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               notifier=notifier)
     account_data = AccountDataService(db=db, store=account_data_store, notifier=notifier)
     filters = FilterService(db=db, store=FilterStore(db))
+    def shares_room(viewer: str, user_id: str) -> bool:
+        rooms_of_viewer = {r for r, (m, _, _) in state.rooms_for_user(viewer).items()
+                           if m == "join"}
+        return any(r in rooms_of_viewer and m == "join"
+                   for r, (m, _, _) in state.rooms_for_user(user_id).items())
+
+    presence = PresenceService(db=db, notifier=notifier, shares_room=shares_room)
     sync = SyncService(db=db, room_events=room_events, reader=reader, typing=typing,
                        receipts=receipts, account_data=account_data, notifier=notifier,
-                       stripped_state=membership.stripped_state)
+                       stripped_state=membership.stripped_state, presence=presence)
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
                                  server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
@@ -180,7 +189,11 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                check_acl=federation_reads.check_acl, is_resident=is_resident,
                                receive=lambda room_id, pdu: remote.receive(room_id, pdu))
     pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
-                              room_aliases=aliases.for_room, clock=now_ms)
+                              room_aliases=aliases.for_room, clock=now_ms,
+                              rooms_of=lambda user_id: [
+                                  r for r, (m, _, _) in state.rooms_for_user(user_id).items()
+                                  if m == "join"])
+    presence.on_change(pusher.presence)
     room_events.push_events_to(pusher)
     typing.on_change(lambda room_id, _user, _typing: pusher.typing(
         room_id, typing.typing_users(room_id)))
@@ -189,6 +202,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     handlers = [
         AppServiceHandlers(registry=appservices, calls=appservice_calls, directory=directory),
         ThirdPartyHandlers(registry=appservices, calls=appservice_calls),
+        PresenceHandlers(presence=presence),
         ServerInfoHandlers(public_base_url=public_base_url,
                            unstable_features={f"org.matrix.msc{n}": True for n in
                                               sorted({*config.enabled_mscs, *ALWAYS_ON_MSCS})}),

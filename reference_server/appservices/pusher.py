@@ -30,7 +30,8 @@ CLIENT_KEYS = ("content", "origin_server_ts", "room_id", "sender", "state_key", 
 
 class AppServicePusher(DeliveryQueues):
     def __init__(self, *, db: Database, registry: AppServiceRegistry, room_members,
-                 room_aliases, clock) -> None:
+                 room_aliases, clock, rooms_of=lambda user_id: []) -> None:
+        self._rooms_of = rooms_of
         super().__init__(db=db, outbox=OutboxStore(db, table="appservice_outbox",
                                                    key="service_id"),
                          kinds=("event", "ephemeral"), limits=(MAX_EVENTS, MAX_EPHEMERAL),
@@ -68,6 +69,23 @@ class AppServicePusher(DeliveryQueues):
                "content": {event_id: {receipt_type: {user_id: data}}}}
         private = user_id if receipt_type == "m.read.private" else None
         self._ephemeral(room_id, edu, private_to=private)
+
+    def presence(self, user_id: UserId, event: JsonDict | None) -> None:
+        """MSC2409: presence of users a service owns, or shares a room with through them."""
+        if event is None:
+            return
+        rooms = self._rooms_of(user_id)
+        services = set()
+        for service in self._registry.services:
+            if not (service.url and service.receive_ephemeral):
+                continue
+            if service.owns_user(user_id) or any(
+                    any(service.owns_user(m) for m in self._room_members(r)) for r in rooms):
+                services.add(service.id)
+        if services:
+            with self._db.transaction():
+                self.queue(services, "ephemeral", event)
+            self.flush(services)
 
     def _ephemeral(self, room_id: RoomId, edu: JsonDict, *, private_to: UserId | None) -> None:
         services = {sid for sid in self._interested(room_id, [])

@@ -55,7 +55,8 @@ class SyncService:
     def __init__(self, *, db: Database, room_events: RoomEvents, reader: RoomReader,
                  typing: TypingService, receipts: ReceiptService,
                  account_data: AccountDataService, notifier: Notifier,
-                 stripped_state) -> None:
+                 stripped_state, presence=None) -> None:
+        self._presence = presence
         self._db = db
         self._events = room_events
         self._reader = reader
@@ -89,17 +90,31 @@ class SyncService:
                 continue
             self._room_section(request, rooms, room_id, membership, event_id, stream, since, now)
         account_data = self._global_account_data(request, since)
+        presence = self._presence_events(request, memberships, since)
         body: JsonDict = {
             "next_batch": now.encode(),
             "rooms": {k: v for k, v in rooms.items() if v},
             "account_data": {"events": account_data},
-            "presence": {"events": []},
+            "presence": {"events": presence},
             "to_device": {"events": []},
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
         }
-        has_updates = bool(account_data) or any(rooms.values())
+        has_updates = bool(account_data) or bool(presence) or any(rooms.values())
         return body, has_updates
+
+    def _presence_events(self, request: SyncRequest, memberships: dict,
+                         since: SyncToken | None) -> list[JsonDict]:
+        """Presence of the user and of everyone sharing a joined room with them."""
+        if self._presence is None:
+            return []
+        presence_filter = request.sync_filter.get("presence")
+        users = {request.user_id}
+        for room_id, (membership, _, _) in memberships.items():
+            if membership == "join":
+                users.update(self._events.state.joined_members(room_id))
+        return [e for e in self._presence.changed_since(users, since.stream if since else 0)
+                if event_allowed(presence_filter, e)]
 
     def _global_account_data(self, request: SyncRequest, since: SyncToken | None) -> list[JsonDict]:
         changed = self._account_data.changed_since(request.user_id, since.stream if since else 0)

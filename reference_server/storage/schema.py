@@ -174,4 +174,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (service_id, network_id, room_id)
     )
     """,
+    # 7: presence, on the same stream as everything /sync reports
+    """
+    CREATE TABLE presence (
+        user_id TEXT PRIMARY KEY,
+        presence TEXT NOT NULL,
+        status_msg TEXT,
+        last_active_ts INTEGER NOT NULL,
+        stream_id INTEGER NOT NULL
+    )
+    """,
 ]

@@ -219,3 +219,18 @@ def test_receipts_of_a_room_without_interest_are_not_pushed(hs, appservice):
     early = [i for t in appservice.transactions_about(room_id=room) for i in t.ephemeral
              if i["type"] == "m.receipt" and before in i["content"]]
     assert not early, f"a receipt from before the service's interest was pushed: {early}"
+
+
+def test_presence_of_a_namespaced_user_is_pushed(hs, appservice):
+    """A namespaced user's presence change reaches the service as m.presence.
+
+    Spec: application-service-api/#pushing-ephemeral-data (MSC2409) — m.presence is sent
+    for users in the service's namespace (and those sharing a room with them), in the
+    client format.
+    """
+    _, _, user = room_with_namespaced_member(hs, appservice)
+    user.do("PUT", ["presence", user.user_id, "status"], json={"presence": "online"})
+    item = appservice.wait_for_ephemeral(
+        "m.presence", user_id=user.user_id,
+        predicate=lambda i: i.get("sender") == user.user_id)
+    assert item["content"]["presence"] == "online", item
