@@ -147,8 +147,11 @@ class RemoteEvents:
             return dict(states[0])
         return self._resolve(version, states)
 
-    def _resolve(self, version: RoomVersion, states: list[StateMap]) -> StateMap:
-        event_map: dict[EventId, JsonDict] = {}
+    def _resolve(self, version: RoomVersion, states: list[StateMap],
+                 pending: dict[EventId, JsonDict] | None = None) -> StateMap:
+        """State resolution over `states`; `pending` holds the event being received, which
+        takes part in the resolution before it is stored."""
+        event_map: dict[EventId, JsonDict] = dict(pending or {})
 
         def auth_chain(event_id: EventId) -> set[EventId]:
             chain, todo = set(), list(auth_event_ids(self._load(event_id, event_map)))
@@ -189,7 +192,7 @@ class RemoteEvents:
                   for e in extremities if e != event_id]
         if not others:
             return after
-        return self._resolve(version, [after, *others])
+        return self._resolve(version, [after, *others], pending={event_id: pdu})
 
 
 def rejected_to_error(error: PduRejected) -> errors.MatrixError:
