@@ -110,7 +110,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     account_data_store = AccountDataStore(db)
 
     accounts = AccountService(db=db, users=users, devices=devices, tokens=tokens,
-                              server_name=server_name, notifier=notifier,
+                              server_name=server_name,
                               passwords=Passwords(time_cost=config.password_time_cost,
                                                   memory_kib=config.password_memory_kib))
     appservices = AppServiceRegistry(_load_appservices(config))

@@ -7,6 +7,7 @@ this server.
 """
 from __future__ import annotations
 
+from ..protocol.events import server_of
 from ..types import EventId, RoomId, UserId
 from .sender import FederationSender
 
@@ -19,7 +20,7 @@ class EduRelay:
         self._server_name = server_name
 
     def _destinations(self, room_id: RoomId) -> set[str]:
-        servers = {u.split(":", 1)[1] for u in self._joined_members(room_id) if ":" in u}
+        servers = {server_of(u) for u in self._joined_members(room_id)} - {""}
         servers.discard(self._server_name)
         return servers
 

@@ -178,17 +178,18 @@ def required_signers(pdu: JsonDict, version: RoomVersion) -> set[str]:
     content = content_of(pdu)
     membership = content.get("membership") if pdu.get("type") == "m.room.member" else None
     if not (membership == "invite" and "third_party_invite" in content):
-        servers.add(_server_of(pdu.get("sender")))
+        servers.add(server_of(pdu.get("sender")))
     if version.event_id_in_pdu:
-        servers.add(_server_of(pdu.get("event_id")))
+        servers.add(server_of(pdu.get("event_id")))
     authoriser = content.get("join_authorised_via_users_server")
     if version.restricted_join_rule and membership == "join" and isinstance(authoriser, str):
-        servers.add(_server_of(authoriser))
+        servers.add(server_of(authoriser))
     servers.discard("")
     return servers
 
 
-def _server_of(identifier: Any) -> str:
+def server_of(identifier: Any) -> str:
+    """The server name in a user, room (before v12), event (v1/v2) ID or alias; "" if none."""
     if not isinstance(identifier, str) or ":" not in identifier:
         return ""
     return identifier.split(":", 1)[1]

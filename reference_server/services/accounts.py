@@ -11,7 +11,6 @@ from ..storage.accounts import DeviceRecord, DeviceStore, TokenStore, UserStore
 from ..storage.database import Database
 from ..types import DeviceId, JsonDict, UserId
 from .clock import now_ms, random_string
-from .notifier import Notifier
 from .passwords import Passwords
 
 # Spec (appendices, user identifiers): localparts use a-z, 0-9, and . _ = - / +
@@ -27,14 +26,13 @@ class Session:
 
 class AccountService:
     def __init__(self, *, db: Database, users: UserStore, devices: DeviceStore,
-                 tokens: TokenStore, server_name: str, notifier: Notifier,
+                 tokens: TokenStore, server_name: str,
                  passwords: Passwords) -> None:
         self._db = db
         self._users = users
         self._devices = devices
         self._tokens = tokens
         self.server_name = server_name
-        self._notifier = notifier
         self._passwords = passwords
         self._requesters: dict[str, Requester] = {}
 

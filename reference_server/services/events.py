@@ -14,7 +14,7 @@ from typing import Protocol
 from .. import errors
 from ..protocol.auth_rules import AuthError, auth_types_for_event, check_auth
 from ..protocol.canonical_json import encode_canonical_json
-from ..protocol.events import build_pdu
+from ..protocol.events import build_pdu, server_of
 from ..protocol.power_levels import named_power_level, power_level_of
 from ..protocol.redaction import redact
 from ..protocol.room_versions import RoomVersion, room_version
@@ -168,9 +168,9 @@ class RoomEvents:
         server of a membership event's target."""
         if self._outbound is None or pdu.get("origin", self._server_name) != self._server_name:
             return set()
-        servers = {_server_of(u) for u in self.state.joined_members(room_id)}
+        servers = {server_of(u) for u in self.state.joined_members(room_id)}
         if pdu["type"] == "m.room.member":
-            servers.add(_server_of(pdu["state_key"]))
+            servers.add(server_of(pdu["state_key"]))
         servers.discard(self._server_name)
         servers.discard("")
         self._outbound.queue(servers, "pdu", pdu)
@@ -284,10 +284,6 @@ class EventPusher(Protocol):
 class Outbound(Protocol):
     def queue(self, destinations: set[str], kind: str, body: JsonDict) -> None: ...
     def flush(self, destinations: set[str]) -> None: ...
-
-
-def _server_of(user_id: str) -> str:
-    return user_id.split(":", 1)[1] if ":" in user_id else ""
 
 
 def _check_content(new: NewEvent) -> None:

@@ -14,6 +14,7 @@ from .. import errors
 from ..federation.client import FederationClient, FederationError
 from ..federation.pdu_checks import PduChecker, PduRejected
 from ..protocol.event_ids import compute_event_id, room_id_for_create_event
+from ..protocol.events import server_of
 from ..protocol.room_versions import room_version
 from ..protocol.signing import sign_json
 from ..protocol.redaction import redact
@@ -48,7 +49,7 @@ class FederatedInvites:
         prev = self._events.events.forward_extremities(room_id)
         event_id, pdu = self._events.build(room_id, version, NewEvent(
             sender, "m.room.member", content, state_key=target), current, prev)
-        server = target.split(":", 1)[1]
+        server = server_of(target)
         body = {"room_version": version.identifier, "event": pdu,
                 "invite_room_state": self._invite_room_state(room_id)}
         try:

@@ -7,6 +7,7 @@ from .. import errors
 from ..federation.pdu_checks import PduRejected
 from ..protocol.auth_rules import AuthError
 from ..protocol.event_ids import compute_event_id
+from ..protocol.events import server_of
 from ..protocol.room_versions import RoomVersion
 from ..types import EventId, JsonDict, RoomId, UserId
 from .events import NewEvent, RoomEvents
@@ -40,7 +41,7 @@ class FederatedMembership:
         new = NewEvent(user_id, "m.room.member", {"membership": membership}, state_key=user_id)
         try:
             _, pdu = self._events.build(room_id, version, new, current, prev,
-                                        origin=_server_of(user_id))
+                                        origin=server_of(user_id))
         except errors.MatrixError as error:
             raise errors.forbidden(f"You may not {membership} this room: {error.message}")
         template = {k: v for k, v in pdu.items() if k not in _TEMPLATE_DROP}
@@ -61,7 +62,7 @@ class FederatedMembership:
         sender = pdu.get("sender", "")
         if pdu.get("state_key") != sender:
             raise errors.invalid_param("The state_key must be the sender.")
-        if _server_of(sender) != origin:
+        if server_of(sender) != origin:
             raise errors.invalid_param(f"{sender} is not a user of {origin}.")
         if compute_event_id(pdu, version) != event_id:
             raise errors.bad_json("The event ID in the path does not match the event.")
@@ -83,20 +84,16 @@ class FederatedMembership:
         return self._resident_room(room_id).identifier
 
     def servers_in_room(self, room_id: RoomId) -> list[str]:
-        return sorted({_server_of(u) for u in self._events.state.joined_members(room_id)})
+        return sorted({server_of(u) for u in self._events.state.joined_members(room_id)})
 
     def _resident_room(self, room_id: RoomId) -> RoomVersion:
         version = self._events.version(room_id)
-        if not any(_server_of(u) == self.server_name
+        if not any(server_of(u) == self.server_name
                    for u in self._events.state.joined_members(room_id)):
             raise errors.not_found("This server is not in that room.")
         return version
 
 
-def _server_of(user_id: str) -> str:
-    return user_id.split(":", 1)[1] if ":" in user_id else ""
-
-
 def _require_origin(origin: str, user_id: str) -> None:
-    if _server_of(user_id) != origin:
+    if server_of(user_id) != origin:
         raise errors.forbidden(f"{origin} may not act for {user_id}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..federation.client import FederationClient, FederationError
+from ..protocol.events import server_of
 from ..types import RoomId, UserId
 from .membership import MembershipService
 from .remote_join import RemoteJoiner
@@ -48,10 +49,10 @@ class JoinService:
 
     def _inviting_servers(self, room_id: RoomId, user_id: UserId) -> list[str]:
         invite = self._membership.pending_invite(room_id, user_id)
-        return [invite["sender"].split(":", 1)[1]] if invite else []
+        return [server_of(invite["sender"])] if invite else []
 
     async def _resolve_alias(self, alias: str) -> tuple[RoomId, list[str]]:
-        server = alias.split(":", 1)[1]
+        server = server_of(alias)
         if server == self._server_name:
             return self._membership.resolve_room(alias), []
         try:

@@ -128,7 +128,7 @@ class RoomCreator:
                 users[invitee] = 100
         content: JsonDict = {
             "users": users, "users_default": 0, "events_default": 0, "state_default": 50,
-            "ban": 50, "kick": 50, "redact": 50, "invite": 0 if preset != "public_chat" else 0,
+            "ban": 50, "kick": 50, "redact": 50, "invite": 0,
             "events": {
                 "m.room.name": 50, "m.room.power_levels": 100, "m.room.history_visibility": 100,
                 "m.room.canonical_alias": 50, "m.room.avatar": 50, "m.room.tombstone": 100,

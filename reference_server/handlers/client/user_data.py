@@ -7,6 +7,7 @@ from ...appservices.calls import AppServiceCalls, ask_then_retry
 from ...appservices.registry import AppServiceRegistry
 from ...federation.client import FederationClient, FederationError
 from ...http.request import Request, Response
+from ...protocol.events import server_of
 from ...services.accounts import AccountService, device_json
 from ...services.ephemeral import AccountDataService, FilterService
 from ...services.profile import ProfileService
@@ -49,7 +50,7 @@ class ProfileHandlers:
         query = {"user_id": user_id, **({"field": field} if field else {})}
         try:
             answer = await self._federation.request(
-                "GET", user_id.split(":", 1)[1], "/_matrix/federation/v1/query/profile",
+                "GET", server_of(user_id), "/_matrix/federation/v1/query/profile",
                 query=query)
         except FederationError as error:
             if error.status == 404:
