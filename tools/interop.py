@@ -6,8 +6,10 @@
 
 Each server hosts the room in turn: a user of the other server joins it by alias, both
 users talk (each message must arrive through /sync), the host invites a third user across
-and they accept, profiles are looked up across, and the visitor leaves. Server names are
-`127.0.0.1:<TLS port>`, so discovery needs no DNS; TLS is not verified (test networks).
+and they accept, profiles are looked up across, and the visitor leaves; finally the host sets a server ACL denying the visitor's server,
+whose next join must then fail. Server names are `localhost:<TLS port>` for the reference
+server and `127.0.0.1:<TLS port>` for the other (ACLs match names without the port, so
+the two need different hosts); TLS is not verified (test networks).
 """
 from __future__ import annotations
 
@@ -54,12 +56,13 @@ class InteropError(AssertionError):
 
 
 @contextlib.contextmanager
-def reference_server(data_dir: Path, label: str = "reference") -> Iterator[Server]:
+def reference_server(data_dir: Path, label: str = "reference",
+                     host: str = "127.0.0.1") -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "server.toml").write_text(REFERENCE_CONFIG)
     tls_port, http_port = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "reference_server", "--server-name", f"127.0.0.1:{tls_port}",
+        [sys.executable, "-m", "reference_server", "--server-name", f"{host}:{tls_port}",
          "--listen", f"127.0.0.1:{http_port}", "--federation-listen", f"127.0.0.1:{tls_port}",
          "--data-dir", str(data_dir), "--config", str(data_dir / "server.toml")],
         stdout=subprocess.PIPE, stderr=(data_dir / "server.log").open("w"), text=True)
@@ -69,7 +72,7 @@ def reference_server(data_dir: Path, label: str = "reference") -> Iterator[Serve
                 break
         else:
             raise InteropError(f"{label} did not start")
-        yield Server(label, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{tls_port}")
+        yield Server(label, f"http://127.0.0.1:{http_port}", f"{host}:{tls_port}")
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -94,10 +97,13 @@ class User:
         self._headers = {"Authorization": f"Bearer {answer['access_token']}"}
         self._since: str | None = None
 
+    def attempt(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """The raw answer, for steps that expect a refusal."""
+        return self._http.request(method, self.server.client_url + CS + path,
+                                  headers=self._headers, timeout=60, **kwargs)
+
     def call(self, method: str, path: str, doing: str, **kwargs) -> dict:
-        response = self._http.request(method, self.server.client_url + CS + path,
-                                      headers=self._headers, timeout=60, **kwargs)
-        return self._ok(response, doing)
+        return self._ok(self.attempt(method, path, **kwargs), doing)
 
     def _ok(self, response: httpx.Response, doing: str) -> dict:
         if response.status_code >= 300:
@@ -158,18 +164,37 @@ def host_and_visit(host: Server, visitor: Server, http: httpx.Client) -> list[st
     if profile.get("displayname") != "Host Owner":
         raise InteropError(f"remote profile lookup answered {profile}")
     steps.append("a profile was looked up across")
-    guest.call("POST", f"/rooms/{quote(room)}/leave", "leave", json={})
-    owner.wait_for("the visitor's leave", lambda b: any(
-        e.get("state_key") == guest.user_id and e.get("content", {}).get("membership") == "leave"
-        for e in _timeline(b, room)))
-    steps.append("a leave crossed")
+    for visiting in (guest, third):  # the visitor's server ends up with no one in the room
+        visiting.call("POST", f"/rooms/{quote(room)}/leave", "leave", json={})
+        owner.wait_for("the visitor's leave", lambda b: any(
+            e.get("state_key") == visiting.user_id and
+            e.get("content", {}).get("membership") == "leave" for e in _timeline(b, room)))
+    steps.append("leaves crossed")
+    steps.append(_acl_shuts_out(owner, room, alias, visitor, http))
     return steps
+
+
+def _acl_shuts_out(owner: User, room: str, alias: str, visitor: Server,
+                   http: httpx.Client) -> str:
+    """An m.room.server_acl denying the visitor's server makes the host refuse its joins.
+
+    Spec (server-server, Server Access Control Lists): a denied server's requests for
+    the room, make_join included, are refused.
+    """
+    visitor_host = visitor.server_name.rsplit(":", 1)[0]  # ACLs match names without a port
+    owner.call("PUT", f"/rooms/{quote(room)}/state/m.room.server_acl/", "set a server ACL",
+               json={"allow": ["*"], "deny": [visitor_host], "allow_ip_literals": True})
+    answer = User(visitor, http).attempt("POST", f"/join/{alias}", json={})
+    if answer.status_code < 400:
+        raise InteropError(f"{visitor.label} joined a room whose ACL denies it: {answer.text[:300]}")
+    return f"an ACL denying {visitor.label} made its next join fail ({answer.status_code})"
 
 
 def run(other: str, scratch: Path) -> list[str]:
     """Both directions between the reference server and `other` ("reference" or "synapse")."""
     with contextlib.ExitStack() as stack, httpx.Client() as http:
-        ours = stack.enter_context(reference_server(scratch / "a", "reference"))
+        # Distinct host names: ACL entries match the server name without its port.
+        ours = stack.enter_context(reference_server(scratch / "a", "reference", "localhost"))
         theirs = stack.enter_context(
             synapse_server(scratch / "synapse") if other == "synapse"
             else reference_server(scratch / "b", "reference-2"))
