@@ -23,6 +23,7 @@ from .handlers.client.directory import DirectoryHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
+from .handlers.client.spaces import SpaceHandlers
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient, FederationError
@@ -35,6 +36,10 @@ from .handlers.federation.keys import KeyHandlers
 from .handlers.federation.membership import FederationMembershipHandlers
 from .handlers.federation.queries import FederationQueryHandlers
 from .handlers.federation.reads import FederationReadHandlers
+from .handlers.federation.spaces import FederationSpaceHandlers
+from .federation.hierarchy_client import RemoteHierarchies
+from .services.room_summary import RoomSummaries
+from .services.space_hierarchy import SpaceHierarchy
 from .services.federation_reads import FederationReads
 from .handlers.federation.transactions import TransactionHandlers
 from .services.federation_membership import FederatedMembership
@@ -183,6 +188,12 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             server_name=server_name, signing_key=key,
                                             profile_of=profiles.member_fields))
     federation_reads = FederationReads(room_events=room_events)
+    hierarchy = SpaceHierarchy(
+        summaries=RoomSummaries(room_events=room_events, room_chunk=directory.room_chunk,
+                                is_resident=is_resident),
+        remote_hierarchy=RemoteHierarchies(client=federation, server_name=server_name,
+                                           clock=now_ms),
+        membership=membership.membership, pending_invite=membership.pending_invite)
     invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
                                checker=checker, server_name=server_name, signing_key=key,
                                invite_room_state=membership.invite_room_state,
@@ -225,6 +236,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         DirectoryHandlers(directory=directory, appservices=appservices, calls=appservice_calls),
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
+        SpaceHandlers(hierarchy=hierarchy),
     ]
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
@@ -267,6 +279,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationReadHandlers(reads=federation_reads,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
+        FederationSpaceHandlers(hierarchy=hierarchy),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,
