@@ -24,6 +24,10 @@ from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.spaces import SpaceHandlers
+from .handlers.client.openid import OpenIdHandlers
+from .handlers.federation.openid import FederationOpenIdHandlers
+from .services.openid import OpenIdService
+from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient, FederationError
@@ -161,6 +165,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
                                  server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
+    openid = OpenIdService(db=db, store=OpenIdTokenStore(db), server_name=server_name,
+                           clock=now_ms)
 
     def event_in_room(room_id: str, event_id: str) -> None:
         if events.room_of(event_id) != room_id:
@@ -237,6 +243,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
         SpaceHandlers(hierarchy=hierarchy),
+        OpenIdHandlers(openid=openid),
     ]
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
@@ -280,6 +287,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
         FederationSpaceHandlers(hierarchy=hierarchy),
+        FederationOpenIdHandlers(openid=openid),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,

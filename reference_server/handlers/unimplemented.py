@@ -19,7 +19,7 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "getEventByTimestamp", "sendInviteV1",
         "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
         "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
-        "exchangeOpenIdToken", "getContent", "getContentThumbnail",
+        "getContent", "getContentThumbnail",
         "askPolicyServerToSign",
     )},
 }
