@@ -205,11 +205,12 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                invite_room_state=membership.invite_room_state,
                                check_acl=federation_reads.check_acl, is_resident=is_resident,
                                receive=lambda room_id, pdu: remote.receive(room_id, pdu))
+    def joined_rooms_of(user_id: str) -> list[str]:
+        return [r for r, (m, _, _) in state.rooms_for_user(user_id).items() if m == "join"]
+
     pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
                               room_aliases=aliases.for_room, clock=now_ms,
-                              rooms_of=lambda user_id: [
-                                  r for r, (m, _, _) in state.rooms_for_user(user_id).items()
-                                  if m == "join"])
+                              rooms_of=joined_rooms_of)
     presence.on_change(pusher.presence)
     room_events.push_events_to(pusher)
     typing.on_change(lambda room_id, _user, _typing: pusher.typing(
@@ -249,7 +250,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
     edus = EduRelay(sender=sender, db=db, joined_members=state.joined_members,
-                    server_name=server_name)
+                    rooms_of=joined_rooms_of, server_name=server_name)
+    presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
     async def fetch_event(origin: str, event_id: str):
@@ -281,7 +283,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key,
             check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
             invites=invites, room_state=membership.invite_room_state),
-        TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
+        TransactionHandlers(remote=remote, typing=typing, receipts=receipts, presence=presence,
                             is_member_room=is_member_room, acl_allows=acl_allows),
         FederationReadHandlers(reads=federation_reads,
                                server_name=server_name),
