@@ -25,6 +25,9 @@ from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.spaces import SpaceHandlers
 from .handlers.client.openid import OpenIdHandlers
+from .handlers.client.events_by_time import EventByTimeHandlers
+from .federation.timestamp_client import RemoteTimestamps
+from .services.events_by_time import EventsByTime
 from .handlers.federation.openid import FederationOpenIdHandlers
 from .services.openid import OpenIdService
 from .storage.openid import OpenIdTokenStore
@@ -194,6 +197,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             server_name=server_name, signing_key=key,
                                             profile_of=profiles.member_fields))
     federation_reads = FederationReads(room_events=room_events)
+    events_by_time = EventsByTime(
+        room_events=room_events, check_server_access=federation_reads.check_access,
+        remote_lookup=RemoteTimestamps(client=federation, checker=checker,
+                                       room_events=room_events, server_name=server_name))
     hierarchy = SpaceHierarchy(
         summaries=RoomSummaries(room_events=room_events, room_chunk=directory.room_chunk,
                                 is_resident=is_resident),
@@ -245,6 +252,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                                   creator=creator, aliases=aliases)),
         SpaceHandlers(hierarchy=hierarchy),
         OpenIdHandlers(openid=openid),
+        EventByTimeHandlers(events_by_time=events_by_time),
     ]
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
@@ -285,7 +293,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             invites=invites, room_state=membership.invite_room_state),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts, presence=presence,
                             is_member_room=is_member_room, acl_allows=acl_allows),
-        FederationReadHandlers(reads=federation_reads,
+        FederationReadHandlers(reads=federation_reads, events_by_time=events_by_time,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
         FederationSpaceHandlers(hierarchy=hierarchy),
