@@ -16,7 +16,6 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
-        "sendInviteV1",
         "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
         "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
         "getContent", "getContentThumbnail",
