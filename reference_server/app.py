@@ -44,6 +44,7 @@ from .handlers.federation.membership import FederationMembershipHandlers
 from .handlers.federation.queries import FederationQueryHandlers
 from .handlers.federation.reads import FederationReadHandlers
 from .handlers.federation.spaces import FederationSpaceHandlers
+from .handlers.federation.discovery import DiscoveryHandlers
 from .federation.hierarchy_client import RemoteHierarchies
 from .services.room_summary import RoomSummaries
 from .services.space_hierarchy import SpaceHierarchy
@@ -298,6 +299,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
         FederationSpaceHandlers(hierarchy=hierarchy),
         FederationOpenIdHandlers(openid=openid),
+        DiscoveryHandlers(delegated_to=config.federation_well_known_server),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,

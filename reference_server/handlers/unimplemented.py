@@ -16,7 +16,7 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     },
     "server-server": {op: _FEDERATION_LATER for op in (
-        "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
+        "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier",
         "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
         "getContent", "getContentThumbnail",
         "askPolicyServerToSign",
