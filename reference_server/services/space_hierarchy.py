@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from .. import errors
@@ -79,13 +80,14 @@ class SpaceHierarchy:
         rooms: list[JsonDict] = []
         more = False
         position = 0
-        async for room in self._walk(user_id, params):
-            if position >= params.skip + limit:
-                more = True
-                break
-            if position >= params.skip:
-                rooms.append(room)
-            position += 1
+        async with aclosing(self._walk(user_id, params)) as walk:
+            async for room in walk:
+                if position >= params.skip + limit:
+                    more = True
+                    break
+                if position >= params.skip:
+                    rooms.append(room)
+                position += 1
         answer: JsonDict = {"rooms": rooms}
         if more:
             answer["next_batch"] = params.token(params.skip + limit)
