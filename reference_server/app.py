@@ -23,6 +23,14 @@ from .handlers.client.directory import DirectoryHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
+from .handlers.client.spaces import SpaceHandlers
+from .handlers.client.openid import OpenIdHandlers
+from .handlers.client.events_by_time import EventByTimeHandlers
+from .federation.timestamp_client import RemoteTimestamps
+from .services.events_by_time import EventsByTime
+from .handlers.federation.openid import FederationOpenIdHandlers
+from .services.openid import OpenIdService
+from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient, FederationError
@@ -35,6 +43,11 @@ from .handlers.federation.keys import KeyHandlers
 from .handlers.federation.membership import FederationMembershipHandlers
 from .handlers.federation.queries import FederationQueryHandlers
 from .handlers.federation.reads import FederationReadHandlers
+from .handlers.federation.spaces import FederationSpaceHandlers
+from .handlers.federation.discovery import DiscoveryHandlers
+from .federation.hierarchy_client import RemoteHierarchies
+from .services.room_summary import RoomSummaries
+from .services.space_hierarchy import SpaceHierarchy
 from .services.federation_reads import FederationReads
 from .handlers.federation.transactions import TransactionHandlers
 from .services.federation_membership import FederatedMembership
@@ -156,6 +169,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
                                  server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
+    openid = OpenIdService(db=db, store=OpenIdTokenStore(db), server_name=server_name,
+                           clock=now_ms)
 
     def event_in_room(room_id: str, event_id: str) -> None:
         if events.room_of(event_id) != room_id:
@@ -183,16 +198,27 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                             server_name=server_name, signing_key=key,
                                             profile_of=profiles.member_fields))
     federation_reads = FederationReads(room_events=room_events)
+    events_by_time = EventsByTime(
+        room_events=room_events, check_server_access=federation_reads.check_access,
+        remote_lookup=RemoteTimestamps(client=federation, checker=checker,
+                                       room_events=room_events, server_name=server_name))
+    hierarchy = SpaceHierarchy(
+        summaries=RoomSummaries(room_events=room_events, room_chunk=directory.room_chunk,
+                                is_resident=is_resident),
+        remote_hierarchy=RemoteHierarchies(client=federation, server_name=server_name,
+                                           clock=now_ms),
+        membership=membership.membership, pending_invite=membership.pending_invite)
     invites = FederatedInvites(db=db, rooms=rooms, room_events=room_events, client=federation,
                                checker=checker, server_name=server_name, signing_key=key,
                                invite_room_state=membership.invite_room_state,
                                check_acl=federation_reads.check_acl, is_resident=is_resident,
                                receive=lambda room_id, pdu: remote.receive(room_id, pdu))
+    def joined_rooms_of(user_id: str) -> list[str]:
+        return [r for r, (m, _, _) in state.rooms_for_user(user_id).items() if m == "join"]
+
     pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
                               room_aliases=aliases.for_room, clock=now_ms,
-                              rooms_of=lambda user_id: [
-                                  r for r, (m, _, _) in state.rooms_for_user(user_id).items()
-                                  if m == "join"])
+                              rooms_of=joined_rooms_of)
     presence.on_change(pusher.presence)
     room_events.push_events_to(pusher)
     typing.on_change(lambda room_id, _user, _typing: pusher.typing(
@@ -225,12 +251,16 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         DirectoryHandlers(directory=directory, appservices=appservices, calls=appservice_calls),
         RoomUpgradeHandlers(upgrader=RoomUpgrader(db=db, room_events=room_events,
                                                   creator=creator, aliases=aliases)),
+        SpaceHandlers(hierarchy=hierarchy),
+        OpenIdHandlers(openid=openid),
+        EventByTimeHandlers(events_by_time=events_by_time),
     ]
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
     edus = EduRelay(sender=sender, db=db, joined_members=state.joined_members,
-                    server_name=server_name)
+                    rooms_of=joined_rooms_of, server_name=server_name)
+    presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
     async def fetch_event(origin: str, event_id: str):
@@ -262,11 +292,14 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             room_events=room_events, remote=remote, server_name=server_name, signing_key=key,
             check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
             invites=invites, room_state=membership.invite_room_state),
-        TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
+        TransactionHandlers(remote=remote, typing=typing, receipts=receipts, presence=presence,
                             is_member_room=is_member_room, acl_allows=acl_allows),
-        FederationReadHandlers(reads=federation_reads,
+        FederationReadHandlers(reads=federation_reads, events_by_time=events_by_time,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),
+        FederationSpaceHandlers(hierarchy=hierarchy),
+        FederationOpenIdHandlers(openid=openid),
+        DiscoveryHandlers(delegated_to=config.federation_well_known_server),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.formats import is_server_name
+
 
 @dataclass
 class Config:
@@ -25,6 +27,9 @@ class Config:
     federation_verify_tls: bool = True
     federation_ca_file: Path | None = None
     federation_allow_private_addresses: bool = False
+    # Where other servers should send this server name's federation traffic (host or
+    # host:port), served at /.well-known/matrix/server; None serves 404 there.
+    federation_well_known_server: str | None = None
     rate_limits_enabled: bool = True
     appservice_registration_files: list[Path] = field(default_factory=list)
     enabled_mscs: set[int] = field(default_factory=set)
@@ -88,6 +93,12 @@ def _apply_toml(config: Config, data: dict, source: Path) -> None:
     config.federation_allow_private_addresses = federation.get(
         "allow_private_addresses", config.federation_allow_private_addresses
     )
+    delegated = federation.get("well_known_server")
+    if delegated is not None:
+        if not isinstance(delegated, str) or not is_server_name(delegated):
+            raise SystemExit(f"{source}: [federation] well_known_server must be a server "
+                             f"name such as \"matrix.example.org:443\", not {delegated!r}")
+        config.federation_well_known_server = delegated
     config.rate_limits_enabled = data.get("rate_limits", {}).get("enabled", True)
     files = data.get("appservices", {}).get("registration_files", [])
     config.appservice_registration_files = [base / f for f in files]

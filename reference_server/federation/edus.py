@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Ephemeral events for other servers: our users' typing and public read receipts.
+"""Ephemeral events for other servers: our users' typing, public read receipts, presence.
 
 Spec (server-server, typing notifications and receipts): sent as EDUs to every other
 server with a member joined to the room; private receipts (`m.read.private`) never leave
-this server.
+this server. Spec (server-server, presence): a user's presence goes to the servers that
+would be interested, those sharing a room with the user.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from .sender import FederationSender
 
 
 class EduRelay:
-    def __init__(self, *, sender: FederationSender, db, joined_members, server_name: str) -> None:
+    def __init__(self, *, sender: FederationSender, db, joined_members, rooms_of,
+                 server_name: str) -> None:
         self._sender = sender
         self._db = db
         self._joined_members = joined_members
+        self._rooms_of = rooms_of  # user ID -> the rooms they are joined to
         self._server_name = server_name
 
     def _destinations(self, room_id: RoomId) -> set[str]:
@@ -40,8 +43,17 @@ class EduRelay:
         self._send(room_id, {"edu_type": "m.receipt", "content": {room_id: {receipt_type: {
             user_id: {"event_ids": [event_id], "data": data}}}}})
 
+    def presence(self, user_id: UserId, event: dict | None) -> None:
+        if not self._is_local(user_id) or event is None:
+            return
+        update = {"user_id": user_id, **event["content"]}
+        destinations = set().union(*(self._destinations(r) for r in self._rooms_of(user_id)))
+        self._deliver(destinations, {"edu_type": "m.presence", "content": {"push": [update]}})
+
     def _send(self, room_id: RoomId, edu: dict) -> None:
-        destinations = self._destinations(room_id)
+        self._deliver(self._destinations(room_id), edu)
+
+    def _deliver(self, destinations: set[str], edu: dict) -> None:
         if not destinations:
             return
         with self._db.transaction():

@@ -15,13 +15,16 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     },
-    "server-server": {op: _FEDERATION_LATER for op in (
-        "getEventByTimestamp", "sendInviteV1",
-        "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
-        "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
-        "getSpaceHierarchy", "exchangeOpenIdToken", "getContent", "getContentThumbnail",
-        "askPolicyServerToSign",
-    )},
+    "server-server": {
+        **{op: _FEDERATION_LATER for op in (
+            "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys")},
+        **{op: "no identity server support: third-party (3PID) invites are not supported"
+           for op in ("exchangeThirdPartyInvite", "onBindThirdPartyIdentifier")},
+        **{op: "no media repository: this server stores no uploaded content to serve"
+           for op in ("getContent", "getContentThumbnail")},
+        "askPolicyServerToSign": "this server is not a policy server; the spec has other "
+                                 "servers answer it as an unsupported endpoint",
+    },
 }
 
 # The application-service API is served by application services, never by a homeserver.

@@ -123,7 +123,7 @@ class DirectoryService:
     def public_rooms(self, *, limit: int | None, since: str | None,
                      search: str | None, all_networks: bool = False,
                      network: str | None = None) -> JsonDict:
-        chunks = [self._chunk(r) for r in self._listed_rooms(all_networks, network)]
+        chunks = [self.room_chunk(r) for r in self._listed_rooms(all_networks, network)]
         if search:
             needle = search.lower()
             chunks = [c for c in chunks if needle in (c.get("name", "") + " " +
@@ -138,7 +138,8 @@ class DirectoryService:
             body["prev_batch"] = f"n{max(0, start - (limit or start))}"
         return body
 
-    def _chunk(self, room_id: RoomId) -> JsonDict:
+    def room_chunk(self, room_id: RoomId) -> JsonDict:
+        """The room as the published room directory lists it (also used by space summaries)."""
         chunk: JsonDict = {
             "room_id": room_id,
             "num_joined_members": len(self._events.state.joined_members(room_id)),

@@ -25,6 +25,9 @@ from .clock import now_ms
 from .events import NewEvent, RoomEvents
 
 
+V1_ASSUMED_VERSION = "1"
+
+
 class FederatedInvites:
     def __init__(self, *, db: Database, rooms: RoomStore, room_events: RoomEvents,
                  client: FederationClient, checker: PduChecker, server_name: str,
@@ -109,6 +112,16 @@ class FederatedInvites:
         self._remember(room_id, version.identifier, event_id, signed,
                        body.get("invite_room_state") or [])
         return {"event": signed}
+
+    async def receive_invite_v1(self, origin: str, room_id: RoomId, event_id: EventId,
+                                event: JsonDict) -> JsonDict:
+        """The deprecated PUT /v1/invite: the body is the event itself, its room state in
+        `unsigned`, and no room version — rooms of versions 1 and 2 only, whose events
+        share one format, so version 1 is assumed unless the room is known here."""
+        unsigned = event.get("unsigned") if isinstance(event.get("unsigned"), dict) else {}
+        body = {"room_version": self._rooms.version(room_id) or V1_ASSUMED_VERSION,
+                "event": event, "invite_room_state": unsigned.get("invite_room_state") or []}
+        return await self.receive_invite(origin, room_id, event_id, body)
 
     def _countersign(self, event: JsonDict, version) -> JsonDict:
         ours = sign_json(redact(event, version), server_name=self._server_name, key=self._key)

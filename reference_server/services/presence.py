@@ -28,13 +28,23 @@ class PresenceService:
             status_msg: str | None) -> None:
         if requester != user_id:
             raise errors.forbidden("You may only set your own presence.")
+        self._store(user_id, presence, status_msg, last_active_ts=now_ms())
+
+    def set_remote(self, user_id: UserId, presence: str, status_msg: str | None, *,
+                   last_active_ago: int) -> None:
+        """A presence update another server sent for one of its users (an m.presence EDU)."""
+        self._store(user_id, presence, status_msg,
+                    last_active_ts=now_ms() - max(0, last_active_ago))
+
+    def _store(self, user_id: UserId, presence: str, status_msg: str | None, *,
+               last_active_ts: int) -> None:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO presence (user_id, presence, status_msg, last_active_ts, stream_id)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
                 " presence = excluded.presence, status_msg = excluded.status_msg,"
                 " last_active_ts = excluded.last_active_ts, stream_id = excluded.stream_id",
-                (user_id, presence, status_msg, now_ms(), self._db.next_stream_id()))
+                (user_id, presence, status_msg, last_active_ts, self._db.next_stream_id()))
         self._notifier.notify()
         event = self.event_for(user_id)
         for listener in self._listeners:

@@ -102,6 +102,17 @@ class EventStore:
             " AND stream_ordering > ? AND stream_ordering <= ? AND outlier = 0", (*room_ids, after, upto))
         return {row["room_id"] for row in rows}
 
+    def closest_in_time(self, room_id: RoomId, ts: int, *, forwards: bool) -> StoredEvent | None:
+        """The room's first timeline event at or after `ts` (`forwards`), or its last one
+        at or before it, by origin_server_ts."""
+        op, order = (">=", "ASC") if forwards else ("<=", "DESC")
+        row = self._db.one(
+            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
+            f" WHERE room_id = ? AND outlier = 0 AND origin_server_ts {op} ?"
+            f" ORDER BY origin_server_ts {order}, stream_ordering {order} LIMIT 1",
+            (room_id, ts))
+        return _stored(row) if row else None
+
     def forward_extremities(self, room_id: RoomId) -> list[EventId]:
         rows = self._db.all("SELECT event_id FROM forward_extremities WHERE room_id = ?", (room_id,))
         return [row["event_id"] for row in rows]

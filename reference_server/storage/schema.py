@@ -184,4 +184,12 @@ MIGRATIONS: list[str] = [
         stream_id INTEGER NOT NULL
     )
     """,
+    # 8: OpenID tokens (client-server, OpenID): good only for GET /openid/userinfo
+    """
+    CREATE TABLE openid_tokens (
+        token TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        expires_ts INTEGER NOT NULL
+    )
+    """,
 ]

@@ -7,18 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.checks import Check, expect_error, expect_ok
-
-
-def presence_of(user_id: str, presence: str) -> Check:
-    """A /sync answer whose `presence` section reports `user_id` as `presence`."""
-    def test(body: dict) -> str | None:
-        for event in body.get("presence", {}).get("events", []):
-            if event.get("sender") == user_id and \
-                    event.get("content", {}).get("presence") == presence:
-                return None
-        return f"no m.presence event saying {user_id} is {presence}"
-    return Check(f"presence of {user_id} is {presence}", test)
+from tests.harness.checks import expect_error, expect_ok, presence_of
 
 
 def test_own_presence_can_be_set_and_read_back(hs):

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Invites across servers, both ways: PUT /_matrix/federation/v2/invite.
+"""Invites across servers, both ways: PUT /_matrix/federation/v2/invite (and the
+deprecated v1 form, for rooms of versions 1 and 2).
 
 Inbound, a fake peer invites a local user: the target checks and countersigns the
 invite, shows it to the user with the room's stripped state, and carries out the user's
@@ -9,9 +10,12 @@ asks the peer to countersign before the invite enters the room.
 """
 from __future__ import annotations
 
+import secrets
+import time
+
 import pytest
 
-from tests.harness.assertions import expect_one_error
+from tests.harness.assertions import expect_one_error, expect_status
 from tests.harness.checks import expect_error, invited_to, joined_to, left
 from tests.harness.crypto import SigningKey, compute_event_id, room_id_from_create_event, \
     sign_event, verify_event_signature
@@ -341,3 +345,66 @@ def test_invitees_server_lacking_the_room_version_gives_the_client_400(hs, fake_
     response = alice.do("POST", ["rooms", room_id, "invite"], json={"user_id": peer.user_id("bob")})
 
     expect_error(response, 400, "M_UNSUPPORTED_ROOM_VERSION")
+
+
+# -- inbound, v1: the deprecated form for rooms of versions 1 and 2 --------------------
+
+
+def _v1_invite(peer, invitee: str) -> tuple[str, dict]:
+    """A room-version-1 invite by the peer's alice (v1 events carry their own ID), with
+    the room's name as stripped state in `unsigned`; returns the room ID and event."""
+    room_id = f"!{secrets.token_urlsafe(9)}:{peer.server_name}"
+    sender = peer.user_id("alice")
+    event = {
+        "event_id": f"${secrets.token_urlsafe(9)}:{peer.server_name}", "room_id": room_id,
+        "type": "m.room.member", "sender": sender, "state_key": invitee,
+        "content": {"membership": "invite"}, "origin": peer.server_name,
+        "origin_server_ts": int(time.time() * 1000), "depth": 4,
+        "prev_events": [], "auth_events": [],
+        "unsigned": {"invite_room_state": [{"type": "m.room.name", "state_key": "",
+                                            "sender": sender,
+                                            "content": {"name": "Old harbour"}}]},
+    }
+    return room_id, sign_event(event, peer.server_name, peer.key, "1")
+
+
+def _put_invite_v1(client, room_id: str, event: dict):
+    return client.do("PUT", ["invite", room_id, event["event_id"]], json=event)
+
+
+def test_a_v1_invite_is_countersigned_and_answered_as_a_two_item_array(hs, fake_homeserver):
+    """The v1 invite endpoint answers `[200, {"event": ...}]` with the target's signature
+    added, and the invitee sees the invite.
+
+    Spec: server-server-api/#put_matrixfederationv1inviteroomideventid — the body is
+    the invite event itself; the invited server signs it and answers with the event
+    in a two-item array whose first item is 200; room versions 1 and 2 are assumed.
+    """
+    peer = fake_homeserver(handle_keys())
+    client = peer.client()
+    alice = hs.register()
+    room_id, event = _v1_invite(peer, alice.user_id)
+
+    answer = expect_status(_put_invite_v1(client, room_id, event), 200)
+
+    assert answer[0] == 200, answer
+    signed = answer[1]["event"]
+    verify_event_signature(signed, hs.server_name, client.target_keys(), "1")
+    assert signed["signatures"][peer.server_name] == event["signatures"][peer.server_name]
+    alice.sync_until(invited_to(room_id))
+
+
+def test_a_v1_invite_for_a_user_of_another_server_is_refused(hs, fake_homeserver):
+    """A v1 invite whose invitee is not a user of the target is refused.
+
+    Spec: server-server-api/#put_matrixfederationv1inviteroomideventid — the invited
+    server must check that the invitee is one of its users (M_INVALID_PARAM is
+    recommended; a 400 or the endpoint's 403 is accepted).
+    """
+    peer = fake_homeserver(handle_keys())
+    room_id, event = _v1_invite(peer, "@bob:elsewhere.example")
+
+    response = _put_invite_v1(peer.client(), room_id, event)
+
+    assert response.status_code in (400, 403), response.text
+

@@ -18,7 +18,7 @@ from tests.harness.client import Client, user_id_of
 
 __all__ = [
     "Check", "joined_to", "invited_to", "left", "timeline_has", "state_has", "typing_in",
-    "receipt_in", "account_data_has", "without", "expect_error", "expect_ok", "expect_status",
+    "receipt_in", "account_data_has", "presence_of", "without", "expect_error", "expect_ok", "expect_status",
 ]
 
 JsonDict = dict[str, Any]
@@ -157,6 +157,22 @@ def account_data_has(event_type: str, room_id: str | None = None,
         return f"not in this answer's account data ({sorted(str(e.get('type')) for e in events)})"
     where = f" of {room_id}" if room_id else ""
     return Check(f"account data {event_type}{where}", test)
+
+
+def presence_of(user: Client | str, presence: str, status_msg: str | None = None) -> Check:
+    """An m.presence event in `presence` saying the user is `presence` (with that
+    `status_msg`, when one is given)."""
+    user_id = user_id_of(user)
+
+    def test(body: JsonDict) -> str | None:
+        for event in _events(body, "presence"):
+            content = event.get("content") or {}
+            if event.get("sender") == user_id and content.get("presence") == presence and \
+                    (status_msg is None or content.get("status_msg") == status_msg):
+                return None
+        return f"no m.presence event saying {user_id} is {presence} in this answer"
+    what = f" ({status_msg!r})" if status_msg is not None else ""
+    return Check(f"presence of {user_id} is {presence}{what}", test)
 
 
 def without(wanted: Check, *forbidden: Check) -> Check:

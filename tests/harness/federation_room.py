@@ -62,7 +62,7 @@ class FakeRoom:
 
     def __init__(self, server_name: str, key: SigningKey, *, version: str = "12",
                  creator: str, join_rule: str = "public",
-                 history_visibility: str = "shared") -> None:
+                 history_visibility: str = "shared", room_type: str | None = None) -> None:
         self.version = room_version(version)
         if not self.version.event_ids_from_hash:
             raise ValueError(f"FakeRoom builds rooms of version 3 or later, not {version}")
@@ -74,7 +74,7 @@ class FakeRoom:
         self._state_after: dict[str, dict[StateKey, str]] = {}
         self.room_id = "" if self.version.room_id_from_create else \
             f"!{secrets.token_urlsafe(12)}:{server_name}"
-        self._create()
+        self._create(room_type)
         self.join(creator)
         self.send_state("m.room.power_levels", self._power_levels())
         self.send_state("m.room.join_rules", {"join_rule": join_rule})
@@ -107,8 +107,10 @@ class FakeRoom:
         room.extremities = [join_id]
         return room
 
-    def _create(self) -> None:
+    def _create(self, room_type: str | None) -> None:
         content: JsonDict = {"room_version": self.version.identifier}
+        if room_type is not None:  # `m.space` for a space (client-server-api/#types)
+            content["type"] = room_type
         if not self.version.v11_redaction:  # v11 dropped `creator` (the sender is the creator)
             content["creator"] = self.creator
         create = self.build_event("m.room.create", content, sender=self.creator,
@@ -244,8 +246,12 @@ class FakeRoom:
         return self.events[event_id]["content"].get("membership") if event_id else None
 
     def join_rule(self) -> str | None:
-        event_id = self.state_map().get(("m.room.join_rules", ""))
-        return self.events[event_id]["content"].get("join_rule") if event_id else None
+        return self.state_content("m.room.join_rules").get("join_rule")
+
+    def state_content(self, event_type: str, state_key: str = "") -> JsonDict:
+        """The content of a current state event ({} when the room has none)."""
+        event_id = self.state_map().get((event_type, state_key))
+        return dict(self.events[event_id]["content"]) if event_id else {}
 
     def auth_chain(self, event_ids: Iterable[str]) -> list[JsonDict]:
         """Every event reachable through `auth_events` from `event_ids`, oldest first."""

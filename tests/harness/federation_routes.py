@@ -118,6 +118,9 @@ HINTS: list[tuple[str, str, str]] = [
     ("POST", FEDERATION_V1 + "/get_missing_events/{roomId}", "handle_get_missing_events()"),
     ("GET", FEDERATION_V1 + "/event/{eventId}", "handle_event()"),
     ("GET", FEDERATION_V1 + "/query/profile", "handle_query_profile({user_id: profile})"),
+    ("GET", FEDERATION_V1 + "/hierarchy/{roomId}", "handle_hierarchy() (federation_spaces)"),
+    ("GET", FEDERATION_V1 + "/timestamp_to_event/{roomId}",
+     "handle_timestamp_to_event() (federation_history)"),
 ]
 
 

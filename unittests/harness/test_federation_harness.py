@@ -269,7 +269,7 @@ def test_an_unexpected_request_is_refused_and_names_the_handler_to_add(ca, fakes
 
 def test_a_request_no_handler_exists_for_says_so(ca, fakes):
     peer = fakes()
-    httpx.get(peer.base_url + "/_matrix/federation/v1/hierarchy/!r:x",
+    httpx.get(peer.base_url + "/_matrix/federation/v1/exchange_third_party_invite/!r:x",
               verify=ca.client_context())
     assert "the suite has no handler for it yet" in peer.errors[0]
 

@@ -20,10 +20,12 @@ class RunningServer:
     process: subprocess.Popen
 
 
-def start_server(data_dir: Path, *extra: str) -> RunningServer:
+def start_server(data_dir: Path, *extra: str, more_config: str = "") -> RunningServer:
+    """Start with the test configuration, plus `more_config` (TOML tables) if given."""
     config = data_dir / "config.toml"
     config.write_text("[registration]\nopen = true\n[rate_limits]\nenabled = false\n"
-                      "[passwords]\nargon2_time_cost = 1\nargon2_memory_kib = 1024\n")
+                      "[passwords]\nargon2_time_cost = 1\nargon2_memory_kib = 1024\n"
+                      + more_config)
     return _launch(data_dir, *extra)
 
 

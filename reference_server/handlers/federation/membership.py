@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""joins-v1/v2, leaving-v1/v2 (make_* and send_*) on the resident server."""
+"""invites-v1/v2, joins-v1/v2, leaving-v1/v2 (make_* and send_*) on the resident server."""
 from __future__ import annotations
 
 from ...http.request import Request
@@ -18,6 +18,11 @@ class FederationMembershipHandlers:
     async def send_invite_v2(self, request: Request) -> JsonDict:
         return await self._invites.receive_invite(request.server, request.path["roomId"],
                                                   request.path["eventId"], request.body)
+
+    async def send_invite_v1(self, request: Request) -> list:
+        answer = await self._invites.receive_invite_v1(
+            request.server, request.path["roomId"], request.path["eventId"], request.body)
+        return [200, answer]  # the v1 API's historical two-item array
 
     async def make_join(self, request: Request) -> JsonDict:
         # Spec: a missing `ver` means the remote server only supports room version 1.

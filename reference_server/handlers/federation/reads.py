@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ...http.request import Request
 from ...services.clock import now_ms
+from ...services.events_by_time import EventsByTime
 from ...services.federation_reads import FederationReads
 from ...types import JsonDict
 
 
 class FederationReadHandlers:
-    def __init__(self, *, reads: FederationReads, server_name: str) -> None:
+    def __init__(self, *, reads: FederationReads, events_by_time: EventsByTime,
+                 server_name: str) -> None:
         self._reads = reads
+        self._events_by_time = events_by_time
         self._server_name = server_name
 
     def _envelope(self, pdus: list[JsonDict]) -> JsonDict:
@@ -18,6 +21,10 @@ class FederationReadHandlers:
 
     async def get_event(self, request: Request) -> JsonDict:
         return self._envelope([self._reads.event(request.server, request.path["eventId"])])
+
+    async def get_event_by_timestamp(self, request: Request) -> JsonDict:
+        return self._events_by_time.for_server(request.server, request.path["roomId"],
+                                               request.query["ts"], request.query["dir"])
 
     async def get_room_state(self, request: Request) -> JsonDict:
         state, auth_chain = self._reads.state(request.server, request.path["roomId"],

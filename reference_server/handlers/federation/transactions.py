@@ -9,16 +9,20 @@ from ...federation.pdu_checks import PduRejected
 from ...http.request import Request
 from ...services.remote_events import RemoteEvents
 from ...services.ephemeral import ReceiptService
+from ...services.presence import PresenceService
 from ...services.typing import TypingService
 from ...types import JsonDict
 
 log = logging.getLogger(__name__)
 
+PRESENCE_STATES = ("online", "unavailable", "offline")
+
 
 class TransactionHandlers:
     def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
-                 is_member_room, acl_allows) -> None:
+                 presence: PresenceService, is_member_room, acl_allows) -> None:
         self._remote = remote
+        self._presence = presence
         self._typing = typing
         self._receipts = receipts
         self._acl_allows = acl_allows
@@ -69,6 +73,8 @@ class TransactionHandlers:
                 self._typing.set_typing(room_id, user_id, bool(content.get("typing")), 30000)
         elif edu.get("edu_type") == "m.receipt":
             self._receipt_edu(origin, content)
+        elif edu.get("edu_type") == "m.presence":
+            self._presence_edu(origin, content)
 
     def _receipt_edu(self, origin: str, content: JsonDict) -> None:
         """Public read receipts of the origin's users, for rooms this server is in."""
@@ -82,3 +88,19 @@ class TransactionHandlers:
                     continue
                 thread_id = ((receipt or {}).get("data") or {}).get("thread_id")
                 self._receipts.post(room_id, user_id, "m.read", event_ids[-1], thread_id)
+
+    def _presence_edu(self, origin: str, content: JsonDict) -> None:
+        """Presence of the origin's own users (server-server, presence); updates for
+        anyone else's users are ignored."""
+        updates = content.get("push") if isinstance(content, dict) else None
+        for update in updates if isinstance(updates, list) else []:
+            if not isinstance(update, dict):
+                continue
+            user_id, presence = update.get("user_id"), update.get("presence")
+            ago, status = update.get("last_active_ago", 0), update.get("status_msg")
+            if not isinstance(user_id, str) or not user_id.endswith(":" + origin) or \
+                    presence not in PRESENCE_STATES or not isinstance(ago, int):
+                continue
+            self._presence.set_remote(user_id, presence,
+                                      status if isinstance(status, str) else None,
+                                      last_active_ago=ago)
