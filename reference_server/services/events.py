@@ -210,6 +210,25 @@ class RoomEvents:
         self._flush_pushes(pushes)
         return self.events.get(event_id)
 
+    def persist_soft_failed(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
+                            state_before: StateMap) -> StoredEvent:
+        """Store an event that failed the auth rules against the room's current state only.
+
+        Spec (server-server, soft failure): it is kept in the DAG with its state, for state
+        resolution when later events reference it, but it is not relayed to clients (nor
+        application services), not a forward extremity and does not change current state;
+        a soft-failed redaction redacts nothing.
+        """
+        state_after = dict(state_before)
+        if pdu.get("state_key") is not None:
+            state_after[(pdu["type"], pdu["state_key"])] = event_id
+        with self._db.transaction():
+            group = self.state.create_group(room_id, None, state_after)
+            self.events.insert(event_id, pdu, room_id=room_id,
+                               stream_ordering=self._db.next_stream_id(), state_group=group,
+                               soft_failed=True)
+        return self.events.get(event_id)
+
     def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
         target_id = pdu.get("redacts") or pdu["content"].get("redacts")
         target = self.events.get(target_id) if target_id else None
