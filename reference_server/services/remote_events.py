@@ -152,7 +152,7 @@ class RemoteEvents:
         self._check_against_auth_events(pdu, version)  # 4
         state_before = self._state_before(pdu, version, remote_states)
         self._check_against_state(pdu, state_before, version, "the state before it")  # 5
-        if self._fails_current_state(room_id, pdu, version):  # 6
+        if self._fails_current_state(room_id, pdu, version, state_before, remote_states):  # 6
             log.info("soft-failed %s in %s", event_id, room_id)
             return self._events.persist_soft_failed(room_id, event_id, pdu,
                                                     state_before=state_before)
@@ -162,16 +162,23 @@ class RemoteEvents:
         return self._events.persist_placed(room_id, event_id, pdu, state_before=state_before,
                                            extremities=extremities, current_state=current)
 
-    def _fails_current_state(self, room_id: RoomId, pdu: JsonDict,
-                             version: RoomVersion) -> bool:
+    def _fails_current_state(self, room_id: RoomId, pdu: JsonDict, version: RoomVersion,
+                             state_before: StateMap, remote_states: RemoteStates) -> bool:
         """Spec (soft failure): the event must also pass the auth rules against the
         current state — the resolved state across all forward extremities — which is
-        the state before it when its prev events are exactly those extremities."""
-        if set(prev_event_ids(pdu)) == set(self._events.events.forward_extremities(room_id)):
+        the state before it when its prev events are exactly those extremities. An
+        event closing a gap brings state the room has not seen: it is resolved with
+        the extremities' states, as it will be once the event is an extremity."""
+        extremities = self._events.events.forward_extremities(room_id)
+        if set(prev_event_ids(pdu)) == set(extremities):
             return False
+        current = self._events.state.current_state(room_id)
+        if remote_states:
+            current = self._resolve(version, [
+                *(self._events.state_after(self._events.events.get(e)) for e in extremities),
+                state_before])
         try:
-            self._check_against_state(pdu, self._events.state.current_state(room_id), version,
-                                      "the current state")
+            self._check_against_state(pdu, current, version, "the current state")
         except PduRejected:
             return True
         return False
