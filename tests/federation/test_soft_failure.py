@@ -10,7 +10,9 @@ Spec: server-server-api/#soft-failure, #checks-performed-on-receipt-of-a-pdu (st
 """
 from __future__ import annotations
 
-from tests.harness.checks import timeline_has, without
+import pytest
+
+from tests.harness.checks import expect_error, timeline_has, without
 from tests.harness.federation_scenes import PeerInRoom, peer_in_room
 
 
@@ -68,6 +70,22 @@ def test_an_event_evading_a_ban_is_soft_failed(hs, fake_homeserver):
                                    timeline_has(scene.room, evading_id)))
     shown = [e.get("event_id") for e in scene.alice.messages(scene.room, limit=50)["chunk"]]
     assert evading_id not in shown, f"/messages shows the soft-failed event: {shown}"
+
+
+def test_a_soft_failed_event_is_not_served_to_clients_by_id(hs, fake_homeserver):
+    """GET /rooms/{roomId}/event/{eventId} does not return a soft-failed event.
+
+    Spec: server-server-api/#soft-failure — a soft-failed event should not be relayed
+    to clients; client-server-api/#get_matrixclientv3roomsroomideventeventid — 404
+    M_NOT_FOUND when the event is not found or the user may not see it.
+    """
+    scene = peer_in_room(hs, fake_homeserver)
+    evading, evading_id = evading_the_ban(scene)
+    answer = scene.federation.send_transaction([evading])
+    assert "error" not in answer["pdus"].get(evading_id, {}), answer
+
+    expect_error(scene.alice.do("GET", ["rooms", scene.room, "event", evading_id]),
+                 404, "M_NOT_FOUND")
 
 
 def test_new_events_do_not_reference_a_soft_failed_event(hs, fake_homeserver):
@@ -130,3 +148,26 @@ def test_an_event_not_allowed_by_the_state_before_it_is_rejected(hs, fake_homese
     marker = scene.alice.send(scene.room, text("after the rejected event"))
     scene.alice.sync_until(without(timeline_has(scene.room, marker),
                                    timeline_has(scene.room, after_ban_id)))
+
+
+@pytest.mark.appservice
+def test_a_soft_failed_event_is_not_pushed_to_application_services(hs, fake_homeserver,
+                                                                   appservice):
+    """An application service interested in the room never receives a soft-failed event.
+
+    Spec: server-server-api/#soft-failure — a soft-failed event is not relayed to
+    clients; application-service-api/#pushing-events — a service gets the events a
+    client of its users would see, here the local event that follows instead.
+    """
+    scene = peer_in_room(hs, fake_homeserver)
+    watcher = appservice.register_user()
+    watcher.join(scene.room)
+    evading, evading_id = evading_the_ban(scene)
+    scene.federation.send_transaction([evading])
+
+    marker = scene.alice.send(scene.room, text("after the evading event"))
+
+    appservice.wait_for_event(scene.room, "m.room.message", lambda e: e["event_id"] == marker)
+    pushed = [e.get("event_id") for t in appservice.transactions_about(room_id=scene.room)
+              for e in t.events]
+    assert evading_id not in pushed, f"the soft-failed {evading_id} was pushed: {pushed}"
