@@ -62,8 +62,8 @@ class RemoteEvents:
 
     async def receive_from(self, origin: str, room_id: RoomId, pdu: JsonDict) -> StoredEvent:
         """Check and store a PDU `origin` pushed, fetching from it what the checks need:
-        missing prev events (or the state at them) and auth events (as outliers). A
-        server must not refuse an event only because it has not seen all of its past.
+        missing prev events (or the state at them) and auth events (as outliers), so an
+        event is not refused only because this server has not seen all of its past.
         One room at a time, so concurrent transactions do not fill the same gap twice."""
         async with self._room_locks.setdefault(room_id, trio.Lock()):
             return await self._receive_from(origin, room_id, pdu, pulled=False)
@@ -120,8 +120,9 @@ class RemoteEvents:
     async def _state_after_missing(self, origin: str, room_id: RoomId,
                                    prev_id: EventId) -> StateMap:
         """The state after a prev event we lack: the state before it as `origin` gives
-        it, plus the event itself when it is a state event that passes its auth events
-        (a rejected event does not change state, server-server rejection)."""
+        it, plus the event itself when it is a state event that passes the auth rules on
+        its auth events and on that state (a rejected event does not change state,
+        server-server rejection)."""
         if self._history is None:
             raise PduRejected(f"unknown previous event {prev_id}")
         state = await self._history.state_before(origin, room_id, prev_id)
@@ -129,7 +130,7 @@ class RemoteEvents:
             raise PduRejected(f"{origin} did not give the previous event {prev_id}")
         prev = self._events.events.get(prev_id).pdu
         if prev.get("state_key") is not None and await self._fetching(
-                origin, room_id, lambda: self._passes_auth_events(room_id, prev)):
+                origin, room_id, lambda: self._allowed(room_id, prev, state)):
             state[(prev["type"], prev["state_key"])] = prev_id
         return state
 
@@ -214,9 +215,12 @@ class RemoteEvents:
         self._authorise(pdu, by_key, version, "its auth events",
                         create_id=create_event_id_for_room(pdu.get("room_id", ""), version))
 
-    def _passes_auth_events(self, room_id: RoomId, pdu: JsonDict) -> bool:
+    def _allowed(self, room_id: RoomId, pdu: JsonDict, state_before: StateMap) -> bool:
+        """Whether the event passes steps 4 and 5 (MissingEvent if that cannot be told)."""
+        version = self._events.version(room_id)
         try:
-            self._check_against_auth_events(pdu, self._events.version(room_id))
+            self._check_against_auth_events(pdu, version)
+            self._check_against_state(pdu, state_before, version, "the state before it")
         except MissingEvent:
             raise
         except PduRejected:

@@ -11,7 +11,7 @@ the room at the missing event.
 """
 from __future__ import annotations
 
-from tests.harness.checks import timeline_has
+from tests.harness.checks import timeline_has, without
 from tests.harness.federation_handlers import handle_event, handle_get_missing_events, \
     handle_state, handle_state_ids
 from tests.harness.federation_scenes import peer_in_room
@@ -77,3 +77,36 @@ def test_a_gap_not_filled_by_get_missing_events_is_closed_with_the_state_at_it(
     assert any(b_id in target or b_id.replace("$", "%24") in target for target in asked), (
         f"the target never asked for the state at the missing {b_id}: {scene.peer.requests}")
     scene.alice.sync_until(timeline_has(scene.room, c_id))
+
+
+def test_a_rejected_event_at_a_gap_does_not_count_in_the_state_after_it(hs, fake_homeserver):
+    """With B withheld and B not allowed, C that relies on B is rejected.
+
+    B is bob giving himself power he does not have; C is bob's topic change, which only
+    that power would allow. The target learns the state at B from the peer, but B
+    itself fails the auth rules and so must not enter the state before C.
+
+    Spec: server-server-api/#rejection — the state used in the checks is calculated as
+    normal, except not updating with a rejected state event;
+    #checks-performed-on-receipt-of-a-pdu — C fails the auth rules on the state before
+    it and is rejected.
+    """
+    scene = peer_in_room(hs, fake_homeserver)
+    levels_id = scene.remote.state_map()[("m.room.power_levels", "")]
+    levels = dict(scene.remote.pdu(levels_id)["content"])
+    levels["users"] = {**levels.get("users", {}), scene.bob: 100}
+    b = scene.remote.send_state("m.room.power_levels", levels, sender=scene.bob)
+    scene.peer.allow(handle_get_missing_events(withhold=[scene.remote.event_id(b)]),
+                     handle_state_ids(), handle_state(), handle_event())
+    c = scene.remote.send_state("m.room.topic", {"topic": "by the powerless"},
+                                sender=scene.bob)
+    c_id = scene.remote.event_id(c)
+
+    answer = scene.federation.send_transaction([c])
+
+    assert "error" in answer["pdus"].get(c_id, {}), (
+        f"{c_id} is allowed only by the rejected power levels event before it, yet the "
+        f"target accepted it: {answer}")
+    marker = scene.alice.send(scene.room, {"msgtype": "m.text", "body": "after the topic"})
+    scene.alice.sync_until(without(timeline_has(scene.room, marker),
+                                   timeline_has(scene.room, c_id)))
