@@ -185,13 +185,11 @@ class RoomEvents:
         the state before the event (resolved across its prev_events), the room's new
         forward extremities and its new current state (resolved across them).
         """
-        state_after = dict(state_before)
-        if pdu.get("state_key") is not None:
-            state_after[(pdu["type"], pdu["state_key"])] = event_id
         old_current = self.state.current_state(room_id)
         with self._db.transaction():
             stream = self._db.next_stream_id()
-            group = self.state.create_group(room_id, None, state_after)
+            group = self.state.create_group(room_id, None,
+                                            _state_after(state_before, event_id, pdu))
             self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
                                state_group=group)
             self.events.set_forward_extremities(room_id, extremities)
@@ -219,11 +217,9 @@ class RoomEvents:
         application services), not a forward extremity and does not change current state;
         a soft-failed redaction redacts nothing.
         """
-        state_after = dict(state_before)
-        if pdu.get("state_key") is not None:
-            state_after[(pdu["type"], pdu["state_key"])] = event_id
         with self._db.transaction():
-            group = self.state.create_group(room_id, None, state_after)
+            group = self.state.create_group(room_id, None,
+                                            _state_after(state_before, event_id, pdu))
             self.events.insert(event_id, pdu, room_id=room_id,
                                stream_ordering=self._db.next_stream_id(), state_group=group,
                                soft_failed=True)
@@ -312,6 +308,14 @@ def _check_content(new: NewEvent) -> None:
             parse_acl(new.content)
         except InvalidAcl as error:
             raise errors.bad_json(f"Invalid server ACL: {error}") from None
+
+
+def _state_after(state_before: StateMap, event_id: EventId, pdu: JsonDict) -> StateMap:
+    """The state after an event: the state before it, updated with it if it is state."""
+    after = dict(state_before)
+    if pdu.get("state_key") is not None:
+        after[(pdu["type"], pdu["state_key"])] = event_id
+    return after
 
 
 def _prev_event_ids(pdu: JsonDict) -> list[EventId]:

@@ -12,6 +12,8 @@ import json
 from ..types import JsonDict
 from .database import Database
 
+KEEP_MS = 24 * 60 * 60 * 1000
+
 
 class InboundTransactionStore:
     def __init__(self, db: Database) -> None:
@@ -24,6 +26,11 @@ class InboundTransactionStore:
         return json.loads(row["response"]) if row else None
 
     def record(self, origin: str, txn_id: str, answer: JsonDict, *, now_ms: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO inbound_transactions (origin, txn_id, response,"
-                         " received_ts) VALUES (?, ?, ?, ?)",
-                         (origin, txn_id, json.dumps(answer), now_ms))
+        """Keep the answer; answers older than KEEP_MS go (a sender retries for minutes,
+        not days)."""
+        with self._db.transaction():
+            self._db.execute("DELETE FROM inbound_transactions WHERE received_ts < ?",
+                             (now_ms - KEEP_MS,))
+            self._db.execute("INSERT OR REPLACE INTO inbound_transactions (origin, txn_id,"
+                             " response, received_ts) VALUES (?, ?, ?, ?)",
+                             (origin, txn_id, json.dumps(answer), now_ms))

@@ -198,6 +198,7 @@ MIGRATIONS: list[str] = [
         response TEXT NOT NULL,
         received_ts INTEGER NOT NULL,
         PRIMARY KEY (origin, txn_id)
-    )
+    );
+    CREATE INDEX inbound_transactions_age ON inbound_transactions (received_ts)
     """,
 ]

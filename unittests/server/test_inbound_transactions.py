@@ -13,7 +13,7 @@ from reference_server.federation.pdu_checks import PduRejected
 from reference_server.handlers.federation.transactions import TransactionHandlers
 from reference_server.http.request import Request
 from reference_server.storage.database import Database
-from reference_server.storage.inbound_transactions import InboundTransactionStore
+from reference_server.storage.inbound_transactions import KEEP_MS, InboundTransactionStore
 
 
 class _Remote:
@@ -74,3 +74,12 @@ def test_the_same_txn_id_from_another_origin_is_another_transaction() -> None:
                       {"txnId": "t1"}, {}, None, origin="c.test")
     trio.run(handlers.send_transaction, request)
     assert remote.received == ["$one", "$two"]
+
+
+def test_answers_are_kept_for_a_day() -> None:
+    store = InboundTransactionStore(Database(":memory:"))
+    store.record("b.test", "old", {"pdus": {}}, now_ms=0)
+    store.record("b.test", "recent", {"pdus": {}}, now_ms=KEEP_MS - 1)
+    store.record("b.test", "new", {"pdus": {}}, now_ms=KEEP_MS + 1)
+    assert store.answer("b.test", "old") is None
+    assert store.answer("b.test", "recent") == {"pdus": {}}
