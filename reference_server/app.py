@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import quote
 from dataclasses import dataclass
 
 import api
@@ -33,10 +32,11 @@ from .services.openid import OpenIdService
 from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
-from .federation.client import FederationClient, FederationError
+from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
 from .federation.edus import EduRelay
+from .federation.history_client import HistoryClient
 from .federation.pdu_checks import PduChecker
 from .federation.sender import FederationSender
 from .handlers.federation.keys import KeyHandlers
@@ -54,7 +54,9 @@ from .services.federation_membership import FederatedMembership
 from .services.federated_invites import FederatedInvites
 from .services.joins import JoinService
 from .services.remote_events import RemoteEvents
+from .services.remote_history import RemoteHistory
 from .services.remote_join import RemoteJoiner
+from .storage.inbound_transactions import InboundTransactionStore
 from .storage.outbox import OutboxStore
 from .handlers.unimplemented import SERVED_FAMILIES, UNIMPLEMENTED
 from .http.asgi import MatrixApp
@@ -263,18 +265,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
-    async def fetch_event(origin: str, event_id: str):
-        """GET /event/{eventId} from a server (server-server, retrieving events)."""
-        try:
-            answer = await federation.request(
-                "GET", origin, f"/_matrix/federation/v1/event/{quote(event_id, safe='')}",
-                timeout=10)
-        except FederationError:
-            return None
-        pdus = answer.get("pdus") if isinstance(answer, dict) else None
-        return pdus[0] if pdus else None
-
-    remote = RemoteEvents(room_events=room_events, checker=checker, fetch_event=fetch_event)
+    remote = RemoteEvents(room_events=room_events, checker=checker,
+                          history=RemoteHistory(room_events=room_events, checker=checker,
+                                                client=HistoryClient(federation)))
 
     def is_member_room(room_id: str) -> bool:
         return rooms.version(room_id) is not None
@@ -293,6 +286,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
             invites=invites, room_state=membership.invite_room_state),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts, presence=presence,
+                            transactions=InboundTransactionStore(db), clock=now_ms,
                             is_member_room=is_member_room, acl_allows=acl_allows),
         FederationReadHandlers(reads=federation_reads, events_by_time=events_by_time,
                                server_name=server_name),

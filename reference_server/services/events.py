@@ -185,13 +185,11 @@ class RoomEvents:
         the state before the event (resolved across its prev_events), the room's new
         forward extremities and its new current state (resolved across them).
         """
-        state_after = dict(state_before)
-        if pdu.get("state_key") is not None:
-            state_after[(pdu["type"], pdu["state_key"])] = event_id
         old_current = self.state.current_state(room_id)
         with self._db.transaction():
             stream = self._db.next_stream_id()
-            group = self.state.create_group(room_id, None, state_after)
+            group = self.state.create_group(room_id, None,
+                                            _state_after(state_before, event_id, pdu))
             self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
                                state_group=group)
             self.events.set_forward_extremities(room_id, extremities)
@@ -208,6 +206,23 @@ class RoomEvents:
             pushes = self._queue_pushes(room_id, event_id, pdu)
         self._notifier.notify()
         self._flush_pushes(pushes)
+        return self.events.get(event_id)
+
+    def persist_soft_failed(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
+                            state_before: StateMap) -> StoredEvent:
+        """Store an event that failed the auth rules against the room's current state only.
+
+        Spec (server-server, soft failure): it is kept in the DAG with its state, for state
+        resolution when later events reference it, but it is not relayed to clients (nor
+        application services), not a forward extremity and does not change current state;
+        a soft-failed redaction redacts nothing.
+        """
+        with self._db.transaction():
+            group = self.state.create_group(room_id, None,
+                                            _state_after(state_before, event_id, pdu))
+            self.events.insert(event_id, pdu, room_id=room_id,
+                               stream_ordering=self._db.next_stream_id(), state_group=group,
+                               soft_failed=True)
         return self.events.get(event_id)
 
     def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
@@ -293,6 +308,14 @@ def _check_content(new: NewEvent) -> None:
             parse_acl(new.content)
         except InvalidAcl as error:
             raise errors.bad_json(f"Invalid server ACL: {error}") from None
+
+
+def _state_after(state_before: StateMap, event_id: EventId, pdu: JsonDict) -> StateMap:
+    """The state after an event: the state before it, updated with it if it is state."""
+    after = dict(state_before)
+    if pdu.get("state_key") is not None:
+        after[(pdu["type"], pdu["state_key"])] = event_id
+    return after
 
 
 def _prev_event_ids(pdu: JsonDict) -> list[EventId]:

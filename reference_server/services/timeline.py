@@ -59,8 +59,9 @@ class RoomReader:
               device_id: str | None) -> JsonDict:
         self._events.version(room_id)
         stored = self._events.events.get(event_id)
-        if stored is None or stored.pdu.get("room_id", room_id) != room_id or \
-                self._room_of(stored) != room_id:
+        if stored is None or stored.soft_failed or stored.pdu.get("room_id", room_id) != room_id \
+                or self._room_of(stored) != room_id:
+            # A soft-failed event is never relayed to clients (server-server, soft failure).
             raise errors.not_found("Event not found.")
         if not self._visibility.can_see(user_id, stored, joined_now=self._joined(room_id, user_id)):
             raise errors.not_found("Event not found (or you may not see it).")

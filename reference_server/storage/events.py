@@ -21,6 +21,8 @@ class StoredEvent:
     state_group: int | None
     pdu: JsonDict
     redacted_by: EventId | None
+    outlier: bool = False  # known, but with no place in the timeline (no state group)
+    soft_failed: bool = False  # in the DAG, hidden from clients (server-server, soft failure)
 
 
 class EventStore:
@@ -31,16 +33,17 @@ class EventStore:
 
     def insert(self, event_id: EventId, pdu: JsonDict, *, room_id: RoomId, stream_ordering: int,
                state_group: int | None, txn: Transaction | None = None,
-               outlier: bool = False) -> None:
-        """Store an event; an outlier is known but has no place in the room's timeline."""
+               outlier: bool = False, soft_failed: bool = False) -> None:
+        """Store an event; an outlier is known but has no place in the room's timeline, a
+        soft-failed event has one but is never shown to clients."""
         txn_user, txn_device, txn_path, txn_id = txn if txn else (None, None, None, None)
         self._db.execute(
             "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
             " depth, origin_server_ts, state_group, json, txn_user, txn_device, txn_path, txn_id,"
-            " outlier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " outlier, soft_failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (stream_ordering, event_id, room_id, pdu["type"], pdu.get("state_key"), pdu["sender"],
              pdu["depth"], pdu["origin_server_ts"], state_group, json.dumps(pdu),
-             txn_user, txn_device, txn_path, txn_id, int(outlier)),
+             txn_user, txn_device, txn_path, txn_id, int(outlier), int(soft_failed)),
         )
 
     def get(self, event_id: EventId) -> StoredEvent | None:
@@ -48,9 +51,7 @@ class EventStore:
         if cached is not None:
             self._cache.move_to_end(event_id)
             return cached
-        row = self._db.one(
-            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
-            " WHERE event_id = ?", (event_id,))
+        row = self._db.one(f"SELECT {_COLUMNS} FROM events WHERE event_id = ?", (event_id,))
         if row is None:
             return None
         return self._remember(_stored(row))
@@ -84,12 +85,13 @@ class EventStore:
 
     def room_events(self, room_id: RoomId, *, after: int, upto: int, limit: int,
                     backwards: bool) -> list[StoredEvent]:
-        """Events with after < stream_ordering <= upto, newest first when `backwards`."""
+        """Timeline events with after < stream_ordering <= upto, newest first when
+        `backwards`: what clients may be shown (no outliers, no soft-failed events)."""
         order = "DESC" if backwards else "ASC"
         rows = self._db.all(
-            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
-            f" WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
-            f" AND outlier = 0 ORDER BY stream_ordering {order} LIMIT ?",
+            f"SELECT {_COLUMNS} FROM events"
+            " WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
+            f" AND {_SHOWN} ORDER BY stream_ordering {order} LIMIT ?",
             (room_id, after, upto, limit))
         return [_stored(row) for row in rows]
 
@@ -99,7 +101,8 @@ class EventStore:
         marks = ",".join("?" * len(room_ids))
         rows = self._db.all(
             f"SELECT DISTINCT room_id FROM events WHERE room_id IN ({marks})"
-            " AND stream_ordering > ? AND stream_ordering <= ? AND outlier = 0", (*room_ids, after, upto))
+            f" AND stream_ordering > ? AND stream_ordering <= ? AND {_SHOWN}",
+            (*room_ids, after, upto))
         return {row["room_id"] for row in rows}
 
     def closest_in_time(self, room_id: RoomId, ts: int, *, forwards: bool) -> StoredEvent | None:
@@ -107,8 +110,8 @@ class EventStore:
         at or before it, by origin_server_ts."""
         op, order = (">=", "ASC") if forwards else ("<=", "DESC")
         row = self._db.one(
-            "SELECT event_id, stream_ordering, state_group, json, redacted_by FROM events"
-            f" WHERE room_id = ? AND outlier = 0 AND origin_server_ts {op} ?"
+            f"SELECT {_COLUMNS} FROM events"
+            f" WHERE room_id = ? AND {_SHOWN} AND origin_server_ts {op} ?"
             f" ORDER BY origin_server_ts {order}, stream_ordering {order} LIMIT 1",
             (room_id, ts))
         return _stored(row) if row else None
@@ -124,6 +127,17 @@ class EventStore:
                              (room_id, event_id))
 
 
+    def min_timeline_depth(self, room_id: RoomId) -> int | None:
+        """The depth of the oldest event in the room's timeline (not counting outliers)."""
+        return self._db.scalar("SELECT MIN(depth) FROM events WHERE room_id = ? AND outlier = 0",
+                               (room_id,))
+
+
+_COLUMNS = "event_id, stream_ordering, state_group, json, redacted_by, outlier, soft_failed"
+_SHOWN = "outlier = 0 AND soft_failed = 0"  # the events clients may see
+
+
 def _stored(row) -> StoredEvent:
     return StoredEvent(row["event_id"], row["stream_ordering"], row["state_group"],
-                       json.loads(row["json"]), row["redacted_by"])
+                       json.loads(row["json"]), row["redacted_by"], bool(row["outlier"]),
+                       bool(row["soft_failed"]))

@@ -192,4 +192,21 @@ MIGRATIONS: list[str] = [
         expires_ts INTEGER NOT NULL
     )
     """,
+    # 9: soft-failed events (server-server-api/#soft-failure): in the room's DAG and its
+    # state resolution, but never shown to clients nor used as prev_events
+    """
+    ALTER TABLE events ADD COLUMN soft_failed INTEGER NOT NULL DEFAULT 0
+    """,
+    # 10: answers to the transactions other servers pushed, so a retried txnId is answered
+    # the same without processing it again, also after a restart
+    """
+    CREATE TABLE inbound_transactions (
+        origin TEXT NOT NULL,
+        txn_id TEXT NOT NULL,
+        response TEXT NOT NULL,
+        received_ts INTEGER NOT NULL,
+        PRIMARY KEY (origin, txn_id)
+    );
+    CREATE INDEX inbound_transactions_age ON inbound_transactions (received_ts)
+    """,
 ]

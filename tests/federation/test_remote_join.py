@@ -21,12 +21,6 @@ from tests.harness.federation_handlers import handle_keys, handle_make_join, \
 ROOM_VERSIONS = [pytest.param(v, id=f"v{v}") for v in ("10", "11", "12")]
 
 
-def _paths(peer, method: str, operation: str) -> list[str]:
-    """The request targets of one federation operation (`make_join`, `query`, ...) the peer got."""
-    return [r.target for r in peer.requests if r.method == method
-            and r.target.startswith("/_matrix/federation/") and r.target.split("/")[4] == operation]
-
-
 def _resident(fake_homeserver, version: str = "12", *, on_pdu=None, on_join=None, **room):
     """A peer hosting a fresh room, answering the join handshake and transactions."""
     peer = fake_homeserver(handle_keys(), handle_make_send_join(on_join=on_join),
@@ -98,7 +92,7 @@ def test_join_by_alias_asks_the_alias_server_for_the_room(hs, fake_homeserver):
     joined = alice.join(f"#harbour:{peer.server_name}")
 
     assert joined == room.room_id
-    assert _paths(peer, "GET", "query") and _paths(peer, "PUT", "send_join")
+    assert peer.requests_to("GET", "query") and peer.requests_to("PUT", "send_join")
     alice.sync_until(joined_to(room.room_id))
 
 
@@ -116,7 +110,7 @@ def test_join_by_an_alias_the_remote_server_does_not_know_is_not_found(hs, fake_
     response = alice.do("POST", ["join", f"#nowhere:{peer.server_name}"], json={})
 
     expect_error(response, 404, "M_NOT_FOUND")
-    assert _paths(peer, "GET", "query")
+    assert peer.requests_to("GET", "query")
 
 
 def test_messages_the_peer_sends_after_the_join_reach_the_local_user(hs, fake_homeserver):
@@ -227,7 +221,7 @@ def test_make_join_offers_every_room_version_the_target_supports(hs, fake_homese
 
     alice.join(room.room_id, via=[peer.server_name])
 
-    offered = parse_qs(urlsplit(_paths(peer, "GET", "make_join")[0]).query).get("ver", [])
+    offered = parse_qs(urlsplit(peer.requests_to("GET", "make_join")[0]).query).get("ver", [])
     assert available <= set(offered), f"make_join offered {offered}; the target supports " \
                                       f"{sorted(available)}"
 
@@ -247,7 +241,7 @@ def test_resident_refusing_make_join_gives_the_client_403(hs, fake_homeserver):
                         json={})
 
     expect_error(response, 403, "M_FORBIDDEN")
-    assert _paths(peer, "GET", "make_join") and not _paths(peer, "PUT", "send_join")
+    assert peer.requests_to("GET", "make_join") and not peer.requests_to("PUT", "send_join")
     assert room.membership(alice.user_id) is None
 
 

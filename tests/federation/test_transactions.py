@@ -156,6 +156,29 @@ def test_a_retried_transaction_is_answered_the_same(hs, fake_homeserver):
     scene.alice.sync_until(timeline_has(scene.room, scene.remote.event_id(pdu)))
 
 
+def test_a_retried_transaction_does_not_duplicate_its_events(hs, fake_homeserver):
+    """A PDU sent again in a retried transaction appears once in the room's history.
+
+    Spec: server-server-api/#put_matrixfederationv1sendtxnid — a sender retries the
+    same transaction until it is answered, so the receiver sees it more than once;
+    #pdus — an event is one node of the room's graph, however often it arrives.
+    """
+    scene = peer_in_room(hs, fake_homeserver)
+    pdu = scene.remote.message("sent twice", sender=scene.bob)
+    event_id = scene.remote.event_id(pdu)
+    txn_id = f"retried{now_ms()}"
+    scene.federation.send_transaction([pdu], txn_id=txn_id)
+    scene.federation.send_transaction([pdu], txn_id=txn_id)
+
+    marker = scene.remote.message("after the retry", sender=scene.bob)
+    scene.federation.send_transaction([marker])
+
+    scene.alice.sync_until(timeline_has(scene.room, scene.remote.event_id(marker)))
+    shown = [e.get("event_id") for e in scene.alice.messages(scene.room, limit=50)["chunk"]]
+    assert shown.count(event_id) == 1, (
+        f"/messages shows {event_id} {shown.count(event_id)} times: {shown}")
+
+
 # -- EDUs ----------------------------------------------------------------------------------
 
 

@@ -321,15 +321,18 @@ def handle_backfill() -> Handler:
     return (Route("GET", FEDERATION_V1 + "/backfill/{roomId}", respond),)
 
 
-def handle_get_missing_events() -> Handler:
-    """Answers POST /get_missing_events/{roomId} for hosted rooms."""
+def handle_get_missing_events(*, withhold: Iterable[str] = ()) -> Handler:
+    """Answers POST /get_missing_events/{roomId} for hosted rooms, leaving out the events
+    in `withhold` (a gap the target has to close another way)."""
+    withheld = set(withhold)
+
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
         room, body = _hosted(peer, params["roomId"]), request.json or {}
         events = room.missing_events(body.get("earliest_events", []),
                                      body.get("latest_events", []),
                                      limit=int(body.get("limit", 10)),
                                      min_depth=int(body.get("min_depth", 0)))
-        return {"events": events}
+        return {"events": [e for e in events if room.event_id(e) not in withheld]}
 
     return (Route("POST", FEDERATION_V1 + "/get_missing_events/{roomId}", respond),)
 

@@ -187,6 +187,15 @@ class FakeHomeserver:
         self._clients.append(client)
         return client
 
+    def requests_to(self, method: str, operation: str) -> list[str]:
+        """The targets (path and query) of the federation requests the peer got for one
+        operation, named by the path segment after the version (`make_join`, `state_ids`)."""
+        with self._changed:
+            exchanges = list(self.requests)
+        return [r.target for r in exchanges if r.method == method
+                and r.target.startswith("/_matrix/federation/")
+                and r.target.split("?")[0].split("/")[4] == operation]
+
     # -- waiting and faults --------------------------------------------------------------
 
     def fault(self, message: str) -> None:

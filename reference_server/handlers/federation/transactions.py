@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import trio
+
 from ... import errors
 from ...federation.pdu_checks import PduRejected
 from ...http.request import Request
@@ -11,6 +13,7 @@ from ...services.remote_events import RemoteEvents
 from ...services.ephemeral import ReceiptService
 from ...services.presence import PresenceService
 from ...services.typing import TypingService
+from ...storage.inbound_transactions import InboundTransactionStore
 from ...types import JsonDict
 
 log = logging.getLogger(__name__)
@@ -20,29 +23,40 @@ PRESENCE_STATES = ("online", "unavailable", "offline")
 
 class TransactionHandlers:
     def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
-                 presence: PresenceService, is_member_room, acl_allows) -> None:
+                 presence: PresenceService, transactions: InboundTransactionStore, clock,
+                 is_member_room, acl_allows) -> None:
         self._remote = remote
         self._presence = presence
+        self._transactions = transactions
+        self._clock = clock
+        self._origin_locks: dict[str, trio.Lock] = {}
         self._typing = typing
         self._receipts = receipts
         self._acl_allows = acl_allows
         self._is_member_room = is_member_room
-        self._seen: dict[tuple[str, str], JsonDict] = {}
 
     async def send_transaction(self, request: Request) -> JsonDict:
+        """Process a transaction once; a retry of it (same origin and txnId) gets the
+        recorded answer. One transaction per origin at a time, so a retry sent while the
+        first attempt is still being processed waits for its answer."""
         origin, txn_id = request.server, request.path["txnId"]
-        if (origin, txn_id) in self._seen:
-            return self._seen[(origin, txn_id)]  # a retried transaction: same answer
+        async with self._origin_locks.setdefault(origin, trio.Lock()):
+            answer = self._transactions.answer(origin, txn_id)
+            if answer is None:
+                answer = await self._process(origin, request.body)
+                self._transactions.record(origin, txn_id, answer, now_ms=self._clock())
+        return answer
+
+    async def _process(self, origin: str, body: JsonDict) -> JsonDict:
+        """Each PDU on its own (one rejected PDU does not stop the others), then the EDUs."""
         results: JsonDict = {}
-        for pdu in request.body.get("pdus", []):
+        for pdu in body.get("pdus", []):
             event_id, result = await self._one_pdu(origin, pdu)
             if event_id:
                 results[event_id] = result
-        for edu in request.body.get("edus", []):
+        for edu in body.get("edus", []):
             self._one_edu(origin, edu)
-        answer = {"pdus": results}
-        self._seen[(origin, txn_id)] = answer
-        return answer
+        return {"pdus": results}
 
     async def _one_pdu(self, origin: str, pdu: JsonDict) -> tuple[str | None, JsonDict]:
         room_id = pdu.get("room_id") if isinstance(pdu, dict) else None
