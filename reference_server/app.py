@@ -20,6 +20,7 @@ from .handlers.client.appservice import AppServiceHandlers
 from .handlers.client.presence import PresenceHandlers
 from .handlers.client.third_party import ThirdPartyHandlers
 from .handlers.client.directory import DirectoryHandlers
+from .handlers.client.e2ee import E2eKeyHandlers, ToDeviceHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
@@ -51,7 +52,13 @@ from .ratelimit import RateLimiter
 from .services.accounts import AccountService
 from .services.client_events import ClientEventFormatter
 from .services.clock import now_ms
+from .services.cross_signing import CrossSigning
+from .services.device_lists import DeviceLists
 from .services.directory import DirectoryService
+from .services.e2e_keys import E2eKeys
+from .services.e2ee_sync import E2eeSync
+from .services.key_queries import KeyQueries
+from .services.to_device import ToDeviceMessaging
 from .services.ephemeral import AccountDataService, FilterService, ReceiptService
 from .services.events import RoomEvents
 from .services.membership import MembershipService
@@ -69,6 +76,9 @@ from .services.visibility import Visibility
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
 from .storage.database import Database
+from .storage.device_lists import DeviceListStore
+from .storage.e2e_keys import E2eKeyStore
+from .storage.to_device import ToDeviceStore
 from .storage.events import EventStore
 from .storage.profiles import ProfileStore
 from .storage.receipts import ReceiptStore
@@ -150,9 +160,30 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                    for r, (m, _, _) in state.rooms_for_user(user_id).items())
 
     presence = PresenceService(db=db, notifier=notifier, shares_room=shares_room)
+
+    def device_ids(user_id: str) -> list[str]:
+        return [d.device_id for d in accounts.devices(user_id)]
+
+    key_store = E2eKeyStore(db)
+    device_lists = DeviceLists(db=db, store=DeviceListStore(db), state=state, notifier=notifier)
+    e2e_keys = E2eKeys(db=db, store=key_store, device_lists=device_lists,
+                       display_names=lambda user_id: {d.device_id: d.display_name
+                                                      for d in accounts.devices(user_id)})
+    cross_signing = CrossSigning(db=db, store=key_store, device_lists=device_lists,
+                                 device_ids=device_ids)
+    to_device = ToDeviceMessaging(db=db, store=ToDeviceStore(db), notifier=notifier,
+                                  device_ids=device_ids, server_name=server_name)
+    key_queries = KeyQueries(keys=e2e_keys, cross_signing=cross_signing,
+                             is_local=accounts.is_local, user_exists=accounts.exists)
+    accounts.on_device_change(e2e_keys.device_changed)
+    accounts.on_device_change(to_device.device_changed)
+    accounts.on_device_change(lambda user_id, device_id, deleted: device_lists.changed(
+        user_id, device_id, deleted=deleted))
     sync = SyncService(db=db, room_events=room_events, reader=reader, typing=typing,
                        receipts=receipts, account_data=account_data, notifier=notifier,
-                       stripped_state=membership.stripped_state, presence=presence)
+                       stripped_state=membership.stripped_state, presence=presence,
+                       e2ee=E2eeSync(keys=e2e_keys, device_lists=device_lists,
+                                     to_device=to_device))
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
                                  server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
@@ -211,6 +242,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ProfileHandlers(profiles=profiles, appservices=appservices, calls=appservice_calls,
                         federation=federation, is_local=accounts.is_local),
         DeviceHandlers(accounts=accounts, uia=uia),
+        E2eKeyHandlers(keys=e2e_keys, queries=key_queries, cross_signing=cross_signing,
+                       device_lists=device_lists, uia=uia, accounts=accounts),
+        ToDeviceHandlers(to_device=to_device),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
