@@ -29,9 +29,11 @@ from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, Prof
 from .federation.client import FederationClient, FederationError
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
+from .federation.e2ee_edus import E2eeEdus
 from .federation.edus import EduRelay
 from .federation.pdu_checks import PduChecker
 from .federation.sender import FederationSender
+from .handlers.federation.e2ee import FederationE2eeHandlers
 from .handlers.federation.keys import KeyHandlers
 from .handlers.federation.membership import FederationMembershipHandlers
 from .handlers.federation.queries import FederationQueryHandlers
@@ -58,6 +60,7 @@ from .services.directory import DirectoryService
 from .services.e2e_keys import E2eKeys
 from .services.e2ee_sync import E2eeSync
 from .services.key_queries import KeyQueries
+from .services.remote_keys import RemoteKeys
 from .services.to_device import ToDeviceMessaging
 from .services.ephemeral import AccountDataService, FilterService, ReceiptService
 from .services.events import RoomEvents
@@ -153,6 +156,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               notifier=notifier)
     account_data = AccountDataService(db=db, store=account_data_store, notifier=notifier)
     filters = FilterService(db=db, store=FilterStore(db))
+    def joined_rooms(user_id: str) -> list[str]:
+        return [r for r, (m, _, _) in state.rooms_for_user(user_id).items() if m == "join"]
+
     def shares_room(viewer: str, user_id: str) -> bool:
         rooms_of_viewer = {r for r, (m, _, _) in state.rooms_for_user(viewer).items()
                            if m == "join"}
@@ -165,7 +171,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         return [d.device_id for d in accounts.devices(user_id)]
 
     key_store = E2eKeyStore(db)
-    device_lists = DeviceLists(db=db, store=DeviceListStore(db), state=state, notifier=notifier)
+    device_list_store = DeviceListStore(db)
+    device_lists = DeviceLists(db=db, store=device_list_store, state=state, notifier=notifier)
     e2e_keys = E2eKeys(db=db, store=key_store, device_lists=device_lists,
                        display_names=lambda user_id: {d.device_id: d.display_name
                                                       for d in accounts.devices(user_id)})
@@ -173,8 +180,6 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                  device_ids=device_ids)
     to_device = ToDeviceMessaging(db=db, store=ToDeviceStore(db), notifier=notifier,
                                   device_ids=device_ids, server_name=server_name)
-    key_queries = KeyQueries(keys=e2e_keys, cross_signing=cross_signing,
-                             is_local=accounts.is_local, user_exists=accounts.exists)
     accounts.on_device_change(e2e_keys.device_changed)
     accounts.on_device_change(to_device.device_changed)
     accounts.on_device_change(lambda user_id, device_id, deleted: device_lists.changed(
@@ -197,6 +202,16 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ca_file=config.federation_ca_file,
         allow_private_addresses=config.federation_allow_private_addresses)
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
+
+    def shares_room_with_a_local_user(user_id: str) -> bool:
+        return any(accounts.is_local(member) for room_id in joined_rooms(user_id)
+                   for member in state.joined_members(room_id))
+
+    remote_keys = RemoteKeys(db=db, store=device_list_store, device_lists=device_lists,
+                             client=federation, is_tracked=shares_room_with_a_local_user)
+    key_queries = KeyQueries(keys=e2e_keys, cross_signing=cross_signing,
+                             is_local=accounts.is_local, user_exists=accounts.exists,
+                             remote=remote_keys)
     checker = PduChecker(keyring)
 
     def is_resident(room_id: str) -> bool:
@@ -267,6 +282,14 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                     server_name=server_name)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
+    e2ee_edus = E2eeEdus(sender=sender, db=db, server_name=server_name,
+                         rooms_of=joined_rooms, joined_members=state.joined_members,
+                         device_keys=lambda user_id, device_id: e2e_keys.device_keys(
+                             user_id, [device_id]).get(device_id),
+                         cross_signing_keys=lambda user_id: cross_signing.keys_for(user_id, None))
+    device_lists.on_change(e2ee_edus.device_changed)
+    cross_signing.on_update(e2ee_edus.signing_keys_changed)
+    to_device.send_remote_with(e2ee_edus.direct_to_device)
     async def fetch_event(origin: str, event_id: str):
         """GET /event/{eventId} from a server (server-server, retrieving events)."""
         try:
@@ -297,7 +320,12 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             check_acl=federation_reads.check_acl, auth_chain=federation_reads.auth_chain),
             invites=invites, room_state=membership.invite_room_state),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts,
-                            is_member_room=is_member_room, acl_allows=acl_allows),
+                            is_member_room=is_member_room, acl_allows=acl_allows,
+                            edu_handlers={"m.direct_to_device": to_device.receive,
+                                          "m.device_list_update": remote_keys.device_list_update,
+                                          "m.signing_key_update": remote_keys.signing_key_update}),
+        FederationE2eeHandlers(keys=e2e_keys, queries=key_queries, cross_signing=cross_signing,
+                               device_lists=device_lists, is_local=accounts.is_local),
         FederationReadHandlers(reads=federation_reads,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),

@@ -18,7 +18,6 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
     "server-server": {op: _FEDERATION_LATER for op in (
         "getEventByTimestamp", "sendInviteV1",
         "exchangeThirdPartyInvite", "onBindThirdPartyIdentifier", "getWellKnown",
-        "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys",
         "getSpaceHierarchy", "exchangeOpenIdToken", "getContent", "getContentThumbnail",
         "askPolicyServerToSign",
     )},

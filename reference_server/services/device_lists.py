@@ -46,24 +46,32 @@ class DeviceLists:
         self._listeners: list[Callable[[DeviceChange], None]] = []
 
     def on_change(self, listener: Callable[[DeviceChange], None]) -> None:
-        """Call `listener(change)` after every recorded change of a local user's devices."""
+        """Call `listener(change)` after every change of one of a local user's devices."""
         self._listeners.append(listener)
 
     def changed(self, user_id: UserId, device_id: DeviceId | None, *,
                 deleted: bool = False, announce: bool = True) -> DeviceChange:
-        """Records a change; `announce` tells the listeners (other servers) about it."""
+        """Records a change of a local user's devices (`device_id` None: of their
+        cross-signing keys); `announce` tells the listeners (other servers) about it."""
+        device_update = device_id is not None and announce
         with self._db.transaction():
-            stream_id, prev_id = self._store.mark_changed(user_id)
+            stream_id, prev_id = self._store.mark_changed(user_id, device_update=device_update)
         change = DeviceChange(user_id, device_id, stream_id, prev_id, deleted)
         self._notifier.notify()
-        if announce:
+        if device_update:
             for listener in self._listeners:
                 listener(change)
         return change
 
+    def remote_changed(self, user_id: UserId) -> None:
+        """Another server reported a change of its user's devices or keys."""
+        with self._db.transaction():
+            self._store.mark_changed(user_id, device_update=False)
+        self._notifier.notify()
+
     def stream_id(self, user_id: UserId) -> int:
-        """The position of the user's latest device-list change (0 if none)."""
-        return self._store.last_change(user_id) or 0
+        """The `stream_id` of the user's latest device update sent to other servers."""
+        return self._store.last_update(user_id) or 0
 
     def delta(self, user_id: UserId, since: int) -> tuple[list[UserId], list[UserId]]:
         """(changed, left) for a client whose previous token was at `since`."""

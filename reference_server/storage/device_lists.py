@@ -13,18 +13,22 @@ class DeviceListStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def mark_changed(self, user_id: UserId) -> tuple[int, int | None]:
-        """Records a change at a new stream position; returns it and the previous one."""
-        previous = self.last_change(user_id)
+    def mark_changed(self, user_id: UserId, *, device_update: bool) -> tuple[int, int | None]:
+        """Records a change at a new stream position. A `device_update` (one device added,
+        changed or deleted) also becomes the user's latest update for other servers.
+        Returns the new position and the previous device update's."""
+        previous = self.last_update(user_id)
         stream_id = self._db.next_stream_id()
+        update_id = stream_id if device_update else previous
         self._db.execute(
-            "INSERT INTO device_list_changes (user_id, stream_id) VALUES (?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET stream_id = excluded.stream_id",
-            (user_id, stream_id))
+            "INSERT INTO device_list_changes (user_id, stream_id, update_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET stream_id = excluded.stream_id,"
+            " update_id = excluded.update_id", (user_id, stream_id, update_id))
         return stream_id, previous
 
-    def last_change(self, user_id: UserId) -> int | None:
-        return self._db.scalar("SELECT stream_id FROM device_list_changes WHERE user_id = ?",
+    def last_update(self, user_id: UserId) -> int | None:
+        """The stream position of the user's latest device update (for other servers)."""
+        return self._db.scalar("SELECT update_id FROM device_list_changes WHERE user_id = ?",
                                (user_id,))
 
     def changed_since(self, users: set[UserId], since: int) -> set[UserId]:

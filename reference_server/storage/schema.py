@@ -185,7 +185,8 @@ MIGRATIONS: list[str] = [
     )
     """,
     # 8: end-to-end encryption: device, one-time, fallback and cross-signing keys, signatures,
-    # the device-list change stream (local and remote users), remote device lists cached
+    # the device-list change stream (local and remote users; `update_id` is the latest
+    # m.device_list_update of a local user), remote device lists cached
     # from their servers, and the to-device inbox of each device
     """
     CREATE TABLE e2e_device_keys (
@@ -228,7 +229,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE device_list_changes (
         user_id TEXT PRIMARY KEY,
-        stream_id INTEGER NOT NULL
+        stream_id INTEGER NOT NULL,
+        update_id INTEGER
     );
     CREATE INDEX device_list_changes_stream ON device_list_changes (stream_id);
     CREATE TABLE remote_device_lists (

@@ -28,6 +28,8 @@ JsonDict = dict[str, Any]
 OLM = "m.olm.v1.curve25519-aes-sha2"
 MEGOLM = "m.megolm.v1.aes-sha2"
 OTK = "signed_curve25519"
+# The state event that enables encryption in a room (client-server-api/#mroomencryption).
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}
 
 
 def _curve25519() -> str:
@@ -135,9 +137,7 @@ def send_to_device(client: Client, event_type: str, messages: dict[str, dict[str
 
 def create_encrypted_room(client: Client, **body: Any) -> str:
     """A public room with encryption enabled from the start (m.room.encryption)."""
-    encryption = {"type": "m.room.encryption", "state_key": "",
-                  "content": {"algorithm": MEGOLM}}
-    return client.create_room(**{"preset": "public_chat", "initial_state": [encryption],
+    return client.create_room(**{"preset": "public_chat", "initial_state": [ENCRYPTION],
                                  **body})
 
 

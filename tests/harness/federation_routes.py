@@ -118,6 +118,9 @@ HINTS: list[tuple[str, str, str]] = [
     ("POST", FEDERATION_V1 + "/get_missing_events/{roomId}", "handle_get_missing_events()"),
     ("GET", FEDERATION_V1 + "/event/{eventId}", "handle_event()"),
     ("GET", FEDERATION_V1 + "/query/profile", "handle_query_profile({user_id: profile})"),
+    ("GET", FEDERATION_V1 + "/user/devices/{userId}", "handle_user_keys(PeerKeys())"),
+    ("POST", FEDERATION_V1 + "/user/keys/query", "handle_user_keys(PeerKeys())"),
+    ("POST", FEDERATION_V1 + "/user/keys/claim", "handle_user_keys(PeerKeys())"),
 ]
 
 

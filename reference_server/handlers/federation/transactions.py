@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 from ... import errors
 from ...federation.pdu_checks import PduRejected
@@ -17,8 +18,10 @@ log = logging.getLogger(__name__)
 
 class TransactionHandlers:
     def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
-                 is_member_room, acl_allows) -> None:
+                 is_member_room, acl_allows,
+                 edu_handlers: Mapping[str, Callable[[str, JsonDict], None]] = {}) -> None:
         self._remote = remote
+        self._edu_handlers = edu_handlers  # other EDU types: (origin, content) -> None
         self._typing = typing
         self._receipts = receipts
         self._acl_allows = acl_allows
@@ -69,6 +72,8 @@ class TransactionHandlers:
                 self._typing.set_typing(room_id, user_id, bool(content.get("typing")), 30000)
         elif edu.get("edu_type") == "m.receipt":
             self._receipt_edu(origin, content)
+        elif isinstance(content, dict) and edu.get("edu_type") in self._edu_handlers:
+            self._edu_handlers[edu["edu_type"]](origin, content)
 
     def _receipt_edu(self, origin: str, content: JsonDict) -> None:
         """Public read receipts of the origin's users, for rooms this server is in."""
