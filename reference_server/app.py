@@ -19,6 +19,7 @@ from .handlers.client.appservice import AppServiceHandlers
 from .handlers.client.presence import PresenceHandlers
 from .handlers.client.third_party import ThirdPartyHandlers
 from .handlers.client.directory import DirectoryHandlers
+from .handlers.client.e2ee import E2eKeyHandlers, ToDeviceHandlers
 from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
@@ -35,10 +36,12 @@ from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, Prof
 from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
 from .federation.keyring import KeyRing
+from .federation.e2ee_edus import E2eeEdus
 from .federation.edus import EduRelay
 from .federation.history_client import HistoryClient
 from .federation.pdu_checks import PduChecker
 from .federation.sender import FederationSender
+from .handlers.federation.e2ee import FederationE2eeHandlers
 from .handlers.federation.keys import KeyHandlers
 from .handlers.federation.membership import FederationMembershipHandlers
 from .handlers.federation.queries import FederationQueryHandlers
@@ -66,7 +69,14 @@ from .ratelimit import RateLimiter
 from .services.accounts import AccountService
 from .services.client_events import ClientEventFormatter
 from .services.clock import now_ms
+from .services.cross_signing import CrossSigning
+from .services.device_lists import DeviceLists
 from .services.directory import DirectoryService
+from .services.e2e_keys import E2eKeys
+from .services.e2ee_sync import E2eeSync
+from .services.key_queries import KeyQueries
+from .services.remote_keys import RemoteKeys
+from .services.to_device import ToDeviceMessaging
 from .services.ephemeral import AccountDataService, FilterService, ReceiptService
 from .services.events import RoomEvents
 from .services.membership import MembershipService
@@ -84,6 +94,9 @@ from .services.visibility import Visibility
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
 from .storage.database import Database
+from .storage.device_lists import DeviceListStore
+from .storage.e2e_keys import E2eKeyStore
+from .storage.to_device import ToDeviceStore
 from .storage.events import EventStore
 from .storage.profiles import ProfileStore
 from .storage.receipts import ReceiptStore
@@ -158,6 +171,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               notifier=notifier)
     account_data = AccountDataService(db=db, store=account_data_store, notifier=notifier)
     filters = FilterService(db=db, store=FilterStore(db))
+    def joined_rooms(user_id: str) -> list[str]:
+        return [r for r, (m, _, _) in state.rooms_for_user(user_id).items() if m == "join"]
+
     def shares_room(viewer: str, user_id: str) -> bool:
         rooms_of_viewer = {r for r, (m, _, _) in state.rooms_for_user(viewer).items()
                            if m == "join"}
@@ -165,9 +181,29 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                    for r, (m, _, _) in state.rooms_for_user(user_id).items())
 
     presence = PresenceService(db=db, notifier=notifier, shares_room=shares_room)
+
+    def device_ids(user_id: str) -> list[str]:
+        return [d.device_id for d in accounts.devices(user_id)]
+
+    key_store = E2eKeyStore(db)
+    device_list_store = DeviceListStore(db)
+    device_lists = DeviceLists(db=db, store=device_list_store, state=state, notifier=notifier)
+    e2e_keys = E2eKeys(db=db, store=key_store, device_lists=device_lists,
+                       display_names=lambda user_id: {d.device_id: d.display_name
+                                                      for d in accounts.devices(user_id)})
+    cross_signing = CrossSigning(db=db, store=key_store, device_lists=device_lists,
+                                 device_ids=device_ids)
+    to_device = ToDeviceMessaging(db=db, store=ToDeviceStore(db), notifier=notifier,
+                                  device_ids=device_ids, server_name=server_name)
+    accounts.on_device_change(e2e_keys.device_changed)
+    accounts.on_device_change(to_device.device_changed)
+    accounts.on_device_change(lambda user_id, device_id, deleted: device_lists.changed(
+        user_id, device_id, deleted=deleted))
     sync = SyncService(db=db, room_events=room_events, reader=reader, typing=typing,
                        receipts=receipts, account_data=account_data, notifier=notifier,
-                       stripped_state=membership.stripped_state, presence=presence)
+                       stripped_state=membership.stripped_state, presence=presence,
+                       e2ee=E2eeSync(keys=e2e_keys, device_lists=device_lists,
+                                     to_device=to_device))
     directory = DirectoryService(db=db, aliases=aliases, rooms=rooms, room_events=room_events,
                                  server_name=server_name, appservices=appservices)
     uia = UserInteractiveAuth()
@@ -183,6 +219,16 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ca_file=config.federation_ca_file,
         allow_private_addresses=config.federation_allow_private_addresses)
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
+
+    def shares_room_with_a_local_user(user_id: str) -> bool:
+        return any(accounts.is_local(member) for room_id in joined_rooms(user_id)
+                   for member in state.joined_members(room_id))
+
+    remote_keys = RemoteKeys(db=db, store=device_list_store, device_lists=device_lists,
+                             client=federation, is_tracked=shares_room_with_a_local_user)
+    key_queries = KeyQueries(keys=e2e_keys, cross_signing=cross_signing,
+                             is_local=accounts.is_local, user_exists=accounts.exists,
+                             remote=remote_keys)
     checker = PduChecker(keyring)
 
     def is_resident(room_id: str) -> bool:
@@ -239,6 +285,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ProfileHandlers(profiles=profiles, appservices=appservices, calls=appservice_calls,
                         federation=federation, is_local=accounts.is_local),
         DeviceHandlers(accounts=accounts, uia=uia),
+        E2eKeyHandlers(keys=e2e_keys, queries=key_queries, cross_signing=cross_signing,
+                       device_lists=device_lists, uia=uia, accounts=accounts),
+        ToDeviceHandlers(to_device=to_device),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
@@ -265,6 +314,14 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
+    e2ee_edus = E2eeEdus(sender=sender, db=db, server_name=server_name,
+                         rooms_of=joined_rooms, joined_members=state.joined_members,
+                         device_keys=lambda user_id, device_id: e2e_keys.device_keys(
+                             user_id, [device_id]).get(device_id),
+                         cross_signing_keys=lambda user_id: cross_signing.keys_for(user_id, None))
+    device_lists.on_change(e2ee_edus.device_changed)
+    cross_signing.on_update(e2ee_edus.signing_keys_changed)
+    to_device.send_remote_with(e2ee_edus.direct_to_device)
     remote = RemoteEvents(room_events=room_events, checker=checker,
                           history=RemoteHistory(room_events=room_events, checker=checker,
                                                 client=HistoryClient(federation)))
@@ -287,7 +344,12 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
             invites=invites, room_state=membership.invite_room_state),
         TransactionHandlers(remote=remote, typing=typing, receipts=receipts, presence=presence,
                             transactions=InboundTransactionStore(db), clock=now_ms,
-                            is_member_room=is_member_room, acl_allows=acl_allows),
+                            is_member_room=is_member_room, acl_allows=acl_allows,
+                            edu_handlers={"m.direct_to_device": to_device.receive,
+                                          "m.device_list_update": remote_keys.device_list_update,
+                                          "m.signing_key_update": remote_keys.signing_key_update}),
+        FederationE2eeHandlers(keys=e2e_keys, queries=key_queries, cross_signing=cross_signing,
+                               device_lists=device_lists, is_local=accounts.is_local),
         FederationReadHandlers(reads=federation_reads, events_by_time=events_by_time,
                                server_name=server_name),
         FederationQueryHandlers(profiles=profiles, directory=directory, server_name=server_name),

@@ -6,8 +6,6 @@ operations answer 404 M_UNRECOGNIZED like any unknown endpoint.
 """
 from __future__ import annotations
 
-_FEDERATION_LATER = "arrives with the rest of the federation issue"
-
 UNIMPLEMENTED: dict[str, dict[str, str]] = {
     "client-server": {
         "requestTokenToRegisterEmail": "no e-mail delivery: third-party IDs are not supported",
@@ -16,8 +14,6 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
     },
     "server-server": {
-        **{op: _FEDERATION_LATER for op in (
-            "getUserDevices", "claimUserEncryptionKeys", "queryUserEncryptionKeys")},
         **{op: "no identity server support: third-party (3PID) invites are not supported"
            for op in ("exchangeThirdPartyInvite", "onBindThirdPartyIdentifier")},
         **{op: "no media repository: this server stores no uploaded content to serve"

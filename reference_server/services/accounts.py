@@ -35,6 +35,26 @@ class AccountService:
         self.server_name = server_name
         self._passwords = passwords
         self._requesters: dict[str, Requester] = {}
+        self._device_listeners: list = []
+
+    def on_device_change(self, listener) -> None:
+        """Call `listener(user_id, device_id, deleted)` when a device is created, renamed
+        or deleted (inside the transaction that does it)."""
+        self._device_listeners.append(listener)
+
+    def _device_changed(self, user_id: UserId, device_id: DeviceId, *, deleted: bool) -> None:
+        for listener in self._device_listeners:
+            listener(user_id, device_id, deleted)
+
+    def _new_device(self, user_id: UserId, device_id: DeviceId, name: str | None) -> None:
+        if self._devices.get(user_id, device_id) is None:
+            self._devices.upsert(user_id, device_id, name)
+            self._device_changed(user_id, device_id, deleted=False)
+
+    def _drop_device(self, user_id: UserId, device_id: DeviceId) -> None:
+        if self._devices.get(user_id, device_id) is not None:
+            self._devices.delete(user_id, device_id)
+            self._device_changed(user_id, device_id, deleted=True)
 
     # identity -------------------------------------------------------------------
     def user_id_for(self, localpart: str) -> UserId:
@@ -85,7 +105,7 @@ class AccountService:
         token = "mrs_" + random_string(40)
         with self._db.transaction():
             self._forget_tokens(self._tokens.delete_for_device(user_id, device_id))
-            self._devices.upsert(user_id, device_id, display_name)
+            self._new_device(user_id, device_id, display_name)
             self._tokens.create(token, user_id, device_id, now_ms=now_ms())
         return Session(user_id, device_id, token)
 
@@ -128,7 +148,7 @@ class AccountService:
             if requester.device_id:
                 self._forget_tokens(self._tokens.delete_for_device(requester.user_id,
                                                                    requester.device_id))
-                self._devices.delete(requester.user_id, requester.device_id)
+                self._drop_device(requester.user_id, requester.device_id)
             self._tokens.delete(requester.access_token)
         self._forget_tokens([requester.access_token])
 
@@ -136,7 +156,7 @@ class AccountService:
         with self._db.transaction():
             self._forget_tokens(self._tokens.delete_for_user(user_id))
             for device in self._devices.list(user_id):
-                self._devices.delete(user_id, device.device_id)
+                self._drop_device(user_id, device.device_id)
 
     # passwords and deactivation ------------------------------------------------------
     async def change_password(self, requester: Requester, new_password: str, *,
@@ -170,18 +190,19 @@ class AccountService:
     def create_device(self, user_id: UserId, device_id: DeviceId, name: str | None) -> None:
         """A device without an access token (an application service acts for it)."""
         with self._db.transaction():
-            self._devices.upsert(user_id, device_id, name)
+            self._new_device(user_id, device_id, name)
 
     def rename_device(self, user_id: UserId, device_id: DeviceId, name: str | None) -> None:
         self.device(user_id, device_id)
         if name is not None:
             with self._db.transaction():
                 self._devices.set_display_name(user_id, device_id, name)
+                self._device_changed(user_id, device_id, deleted=False)
 
     def delete_device(self, user_id: UserId, device_id: DeviceId) -> None:
         with self._db.transaction():
             self._forget_tokens(self._tokens.delete_for_device(user_id, device_id))
-            self._devices.delete(user_id, device_id)
+            self._drop_device(user_id, device_id)
 
     def touch_device(self, requester: Requester, ip: str) -> None:
         if requester.device_id:

@@ -55,8 +55,9 @@ class SyncService:
     def __init__(self, *, db: Database, room_events: RoomEvents, reader: RoomReader,
                  typing: TypingService, receipts: ReceiptService,
                  account_data: AccountDataService, notifier: Notifier,
-                 stripped_state, presence=None) -> None:
+                 stripped_state, presence=None, e2ee=None) -> None:
         self._presence = presence
+        self._e2ee = e2ee  # E2eeSync: to-device messages, device lists, key counts
         self._db = db
         self._events = room_events
         self._reader = reader
@@ -101,6 +102,11 @@ class SyncService:
             "device_one_time_keys_count": {},
         }
         has_updates = bool(account_data) or bool(presence) or any(rooms.values())
+        if self._e2ee is not None:
+            sections, e2ee_updates = self._e2ee.sections(
+                request.user_id, request.device_id, since.stream if since else None, now.stream)
+            body.update(sections)
+            has_updates = has_updates or e2ee_updates
         return body, has_updates
 
     def _presence_events(self, request: SyncRequest, memberships: dict,

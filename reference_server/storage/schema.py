@@ -209,4 +209,78 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbound_transactions_age ON inbound_transactions (received_ts)
     """,
+    # 11: end-to-end encryption: device, one-time, fallback and cross-signing keys, signatures,
+    # the device-list change stream (local and remote users; `update_id` is the latest
+    # m.device_list_update of a local user), remote device lists cached
+    # from their servers, and the to-device inbox of each device
+    """
+    CREATE TABLE e2e_device_keys (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+    );
+    CREATE TABLE e2e_one_time_keys (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        json TEXT NOT NULL,
+        UNIQUE (user_id, device_id, algorithm, key_id)
+    );
+    CREATE TABLE e2e_fallback_keys (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        json TEXT NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, device_id, algorithm)
+    );
+    CREATE TABLE e2e_cross_signing_keys (
+        user_id TEXT NOT NULL,
+        usage TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (user_id, usage)
+    );
+    CREATE TABLE e2e_signatures (
+        target_user TEXT NOT NULL,
+        target_key_id TEXT NOT NULL,
+        signer_user TEXT NOT NULL,
+        signer_key_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (target_user, target_key_id, signer_user, signer_key_id)
+    );
+    CREATE TABLE device_list_changes (
+        user_id TEXT PRIMARY KEY,
+        stream_id INTEGER NOT NULL,
+        update_id INTEGER
+    );
+    CREATE INDEX device_list_changes_stream ON device_list_changes (stream_id);
+    CREATE TABLE remote_device_lists (
+        user_id TEXT PRIMARY KEY,
+        stream_id INTEGER NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE to_device_inbox (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX to_device_inbox_device ON to_device_inbox (user_id, device_id, stream_id);
+    CREATE TABLE to_device_txns (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        txn_key TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id, txn_key)
+    );
+    CREATE TABLE to_device_received (
+        origin TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        PRIMARY KEY (origin, message_id)
+    )
+    """,
 ]

@@ -106,6 +106,17 @@ class StateStore:
         self._db.execute("UPDATE memberships SET forgotten = 1 WHERE room_id = ? AND user_id = ?",
                          (room_id, user_id))
 
+    def membership_changes(self, room_ids: set[RoomId], after: int
+                           ) -> list[tuple[RoomId, UserId, str]]:
+        """(room, user, membership) for the memberships in these rooms last set after `after`."""
+        if not room_ids:
+            return []
+        marks = ",".join("?" * len(room_ids))
+        rows = self._db.all(
+            f"SELECT room_id, user_id, membership FROM memberships WHERE room_id IN ({marks})"
+            " AND stream_ordering > ?", (*room_ids, after))
+        return [(r["room_id"], r["user_id"], r["membership"]) for r in rows]
+
     def joined_members(self, room_id: RoomId) -> list[UserId]:
         rows = self._db.all(
             "SELECT user_id FROM memberships WHERE room_id = ? AND membership = 'join'", (room_id,))

@@ -121,6 +121,9 @@ HINTS: list[tuple[str, str, str]] = [
     ("GET", FEDERATION_V1 + "/hierarchy/{roomId}", "handle_hierarchy() (federation_spaces)"),
     ("GET", FEDERATION_V1 + "/timestamp_to_event/{roomId}",
      "handle_timestamp_to_event() (federation_history)"),
+    ("GET", FEDERATION_V1 + "/user/devices/{userId}", "handle_user_keys(PeerKeys())"),
+    ("POST", FEDERATION_V1 + "/user/keys/query", "handle_user_keys(PeerKeys())"),
+    ("POST", FEDERATION_V1 + "/user/keys/claim", "handle_user_keys(PeerKeys())"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ... import errors
 from ...appservices.calls import AppServiceCalls, ask_then_retry
 from ...appservices.registry import AppServiceRegistry
+from .confirm import confirm_password
 from ...federation.client import FederationClient, FederationError
 from ...http.request import Request, Response
 from ...protocol.events import server_of
@@ -107,19 +108,7 @@ class DeviceHandlers:
         return {}
 
     async def _confirm_password(self, request: Request) -> None:
-        """UIA with the password; application services are exempt (MSC4190)."""
-        if request.user.appservice_id:
-            return
-        user_id = request.user.user_id
-
-        async def check(auth: JsonDict) -> str:
-            password = auth.get("password")
-            if not isinstance(password, str):
-                raise errors.bad_json("m.login.password needs a password.")
-            await self._accounts.check_password_for(user_id, password)
-            return user_id
-        await self._uia.authenticate(request.body.get("auth"), flows=[["m.login.password"]],
-                                     checks={"m.login.password": check})
+        await confirm_password(self._uia, self._accounts, request)
 
 
 class AccountDataHandlers:

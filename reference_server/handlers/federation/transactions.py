@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 import trio
 
@@ -24,12 +25,14 @@ PRESENCE_STATES = ("online", "unavailable", "offline")
 class TransactionHandlers:
     def __init__(self, *, remote: RemoteEvents, typing: TypingService, receipts: ReceiptService,
                  presence: PresenceService, transactions: InboundTransactionStore, clock,
-                 is_member_room, acl_allows) -> None:
+                 is_member_room, acl_allows,
+                 edu_handlers: Mapping[str, Callable[[str, JsonDict], None]] = {}) -> None:
         self._remote = remote
         self._presence = presence
         self._transactions = transactions
         self._clock = clock
         self._origin_locks: dict[str, trio.Lock] = {}
+        self._edu_handlers = edu_handlers  # other EDU types: (origin, content) -> None
         self._typing = typing
         self._receipts = receipts
         self._acl_allows = acl_allows
@@ -89,6 +92,8 @@ class TransactionHandlers:
             self._receipt_edu(origin, content)
         elif edu.get("edu_type") == "m.presence":
             self._presence_edu(origin, content)
+        elif isinstance(content, dict) and edu.get("edu_type") in self._edu_handlers:
+            self._edu_handlers[edu["edu_type"]](origin, content)
 
     def _receipt_edu(self, origin: str, content: JsonDict) -> None:
         """Public read receipts of the origin's users, for rooms this server is in."""
