@@ -192,7 +192,8 @@ def build_config(
         "allow_public_rooms_over_federation": True,
         "federation_verify_certificates": False,
         "federation_ip_range_blacklist": [],
-        "ip_range_whitelist": [HOST, "::1"],
+        # All of loopback: a second server of two-server tests may be on 127.0.0.2.
+        "ip_range_whitelist": ["127.0.0.0/8", "::1"],
         "trusted_key_servers": [],
         "federation": federation_timing(),
         "suppress_key_server_warning": True,
