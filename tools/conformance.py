@@ -7,7 +7,8 @@ plugin writes one JSON line per test to `--results`; this tool tails those files
 live display and, at the end, turns them into the tables and files of `tools.report`.
 
     matrix-conformance [--server-url URL ...] [--server-name NAME ...]
-                       [--expectations FILE] [--areas client_server,federation,appservice]
+                       [--second-server-url URL] [--expectations FILE]
+                       [--areas client_server,federation,appservice]
                        [-n auto|N] [--out DIR] [--keep-going] [-- extra pytest args]
     matrix-conformance merge [--out DIR] [NAME=]FILE ...
 """
@@ -59,6 +60,7 @@ class Options:
     expectations: Path | None = None
     keep_going: bool = False
     extra_args: Sequence[str] = ()
+    second_server_url: str | None = None  # hs2 of the two-server tests, for every target
 
 
 @dataclass
@@ -116,6 +118,8 @@ def pytest_command(target: Target, test_paths: Sequence[Path], target_dir: Path,
         command += ["--server-url", target.url]
     if target.server_name:
         command += ["--server-name", target.server_name]
+    if options.second_server_url:
+        command += ["--second-server-url", options.second_server_url]
     expectations = target.expectations or options.expectations
     if expectations:
         command += ["--expectations", str(expectations)]
@@ -296,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a target's client-server URL (repeatable; none: the reference server)")
     add("--server-name", action="append", default=[], metavar="NAME",
         help="the target's server name (once for all targets, or once per URL)")
+    add("--second-server-url", metavar="URL",
+        help="the second homeserver of the two-server tests, federating with every target "
+        "(none: beside the embedded reference server the suite starts a second one; other "
+        "targets skip those tests)")
     add("--expectations", type=Path, metavar="FILE", help="known failures (strict xfail)")
     add("--areas", default=",".join(AREAS), help="comma-separated test areas (default: all)")
     add("-n", dest="workers", default="auto", help="xdist workers per target (default: auto)")
@@ -331,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not re.fullmatch(r"auto|logical|\d+", args.workers):
         raise SystemExit("-n takes auto, logical or a number")
     options = Options(args.workers, args.expectations.resolve() if args.expectations else None,
-                      args.keep_going, argv[cut + 1:])
+                      args.keep_going, argv[cut + 1:], args.second_server_url)
     targets = plan_targets(args.server_url, args.server_name)
     if args.skip_reference:
         targets = [t for t in targets if t.url is not None]

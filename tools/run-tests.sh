@@ -11,6 +11,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m tools.check_api
 .venv/bin/python -m pytest -n auto -q -p no:cacheprovider
 if [ "${MATRIX_SKIP_SYNAPSE:-0}" != "1" ]; then
-  .venv/bin/matrix-conformance --synapse --skip-reference --areas client_server,appservice -n 2 \
+  .venv/bin/matrix-conformance --synapse --skip-reference --areas client_server,appservice,federation -n 2 \
     --out reports/ci
 fi

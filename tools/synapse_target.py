@@ -142,6 +142,21 @@ def rate_limits() -> dict[str, Any]:
     return limits
 
 
+def federation_timing() -> dict[str, str]:
+    """Retry delays of a test network: seconds, where Synapse waits up to a minute.
+
+    The spec leaves retry timing to the sender; a suite that waits ten seconds for a
+    retried transaction needs the retries to come within that. A destination that
+    failed is retried after seconds rather than ten minutes, as every test's peer is new.
+    """
+    return {
+        "max_long_retry_delay": "2s",
+        "max_short_retry_delay": "1s",
+        "destination_min_retry_interval": "2s",
+        "destination_max_retry_interval": "10s",
+    }
+
+
 def build_config(
     layout: Layout,
     *,
@@ -177,8 +192,10 @@ def build_config(
         "allow_public_rooms_over_federation": True,
         "federation_verify_certificates": False,
         "federation_ip_range_blacklist": [],
-        "ip_range_whitelist": [HOST, "::1"],
+        # All of loopback: a second server of two-server tests may be on 127.0.0.2.
+        "ip_range_whitelist": ["127.0.0.0/8", "::1"],
         "trusted_key_servers": [],
+        "federation": federation_timing(),
         "suppress_key_server_warning": True,
         "app_service_config_files": [str(Path(f).resolve()) for f in appservice_files],
         "presence": {"enabled": True},

@@ -197,10 +197,13 @@ def test_send_join_returns_the_room_state_and_auth_chain_signed(hs, fake_homeser
                    ("m.room.member", alice.user_id)]:
         assert needed in state_keys, f"the state lacks {needed}: {sorted(state_keys)}"
     chain_ids = {compute_event_id(e, joined.room_version) for e in joined.auth_chain}
+    named = {compute_event_id(e, joined.room_version): (e["type"], e.get("state_key"))
+             for e in joined.state}
     for event in [joined.event, *joined.state]:
         missing = set(event["auth_events"]) - chain_ids
-        assert not missing, (f"auth events {missing} of {event['type']} are not in the "
-                             f"auth_chain")
+        assert not missing, (
+            f"auth events of {event['type']} {event.get('state_key')!r} are not in the "
+            f"auth_chain: {[(m, named.get(m, 'not in state either')) for m in missing]}")
     target_keys = federation.target_keys()
     for event in [*joined.state, *joined.auth_chain]:
         expected = encode_base64(content_hash(event))

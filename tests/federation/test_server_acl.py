@@ -21,18 +21,7 @@ from tests.harness.federation_client import SUPPORTED_VERSIONS
 from tests.harness.federation_handlers import handle_keys, handle_transactions
 from tests.harness.federation_routes import FEDERATION_V2
 from tests.harness.federation_scenes import peer_in_room
-
-
-def host_of(server_name: str) -> str:
-    """The server name without its port: ACLs never consider ports."""
-    host, _, port = server_name.rpartition(":")
-    return host if port.isdigit() and host else server_name
-
-
-def deny(client, room: str, server_name: str) -> None:
-    """Sets an ACL that allows every server but `server_name`'s host."""
-    client.send_state(room, "m.room.server_acl",
-                      {"allow": ["*"], "deny": [host_of(server_name)], "allow_ip_literals": True})
+from tests.harness.rooms import deny_server
 
 
 def text(body: str) -> dict:
@@ -64,7 +53,7 @@ def test_a_denied_server_may_not_make_a_join(hs, federation):
     """
     alice = hs.register()
     room = alice.create_room(preset="public_chat")
-    deny(alice, room, federation.origin)
+    deny_server(alice, room, federation.origin)
 
     response = federation.do("GET", ["make_join", room, federation.peer.user_id("bob")],
                              params={"ver": list(SUPPORTED_VERSIONS)})
@@ -83,7 +72,7 @@ def test_a_denied_server_may_not_send_a_join(hs, fake_homeserver):
     alice = hs.register()
     room = alice.create_room(preset="public_chat")
     event, version = signed_membership(federation, room, peer.user_id("bob"), "join")
-    deny(alice, room, federation.origin)
+    deny_server(alice, room, federation.origin)
 
     response = federation.do("PUT", ["send_join", room, compute_event_id(event, version)],
                              json=event, prefix=FEDERATION_V2)
@@ -98,7 +87,7 @@ def test_a_denied_server_may_not_make_a_leave(hs, fake_homeserver):
     protected.
     """
     scene = peer_in_room(hs, fake_homeserver)
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
 
     response = scene.federation.do("GET", ["make_leave", scene.room, scene.bob])
 
@@ -113,7 +102,7 @@ def test_a_denied_server_may_not_send_a_leave(hs, fake_homeserver):
     """
     scene = peer_in_room(hs, fake_homeserver)
     event, version = signed_membership(scene.federation, scene.room, scene.bob, "leave")
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
 
     response = scene.federation.do("PUT", ["send_leave", scene.room,
                                            compute_event_id(event, version)],
@@ -130,7 +119,7 @@ def test_a_denied_server_may_not_invite_into_the_room(hs, fake_homeserver):
     """
     scene = peer_in_room(hs, fake_homeserver)
     carol = hs.register()
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
     invite = scene.remote.invite(carol.user_id, sender=scene.bob)
     version = scene.remote.version.identifier
     state = scene.remote.state_map()
@@ -185,7 +174,7 @@ def test_a_denied_server_may_not_read_the_room(hs, fake_homeserver, read):
     gets 403 with `M_FORBIDDEN`, though its user is still joined.
     """
     scene = peer_in_room(hs, fake_homeserver)
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
     event_id = scene.alice.send(scene.room, text("behind the ACL"))
 
     expect_error(read(scene, event_id), 403, "M_FORBIDDEN")
@@ -203,7 +192,7 @@ def test_pdus_from_a_denied_server_are_ignored_with_an_error(hs, fake_homeserver
     PDU had its chance to reach clients.
     """
     scene = peer_in_room(hs, fake_homeserver)
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
     pdu = scene.remote.message("from behind the ACL", sender=scene.bob)
     event_id = scene.remote.event_id(pdu)
 
@@ -226,7 +215,7 @@ def test_typing_from_a_denied_server_is_ignored(hs, fake_homeserver):
     scene = peer_in_room(hs, fake_homeserver)
     carol = hs.register()
     carol.join(scene.room)
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
 
     scene.federation.send_transaction(edus=[{"edu_type": "m.typing", "content": {
         "room_id": scene.room, "user_id": scene.bob, "typing": True}}])
@@ -245,7 +234,7 @@ def test_receipts_from_a_denied_server_are_ignored(hs, fake_homeserver):
     scene = peer_in_room(hs, fake_homeserver)
     carol = hs.register()
     carol.join(scene.room)
-    deny(scene.alice, scene.room, scene.federation.origin)
+    deny_server(scene.alice, scene.room, scene.federation.origin)
     event_id = scene.alice.send(scene.room, text("read me"))
 
     scene.federation.send_transaction(edus=[{"edu_type": "m.receipt", "content": {

@@ -237,6 +237,10 @@ def handle_invite(on_invite: Callback | None = None, *, accept: bool = True,
     the peer supports only those room versions and answers invites to rooms of others
     400 M_INCOMPATIBLE_ROOM_VERSION. Spec: server-server-api/#inviting-to-a-room
     (PUT /v2/invite).
+
+    A server about to invite a remote user may first look up their profile (Synapse
+    does, to show a name in the invite); unless the test also gives
+    `handle_query_profile`, the peer answers such lookups as for a user without one.
     """
     supported = None if versions is None else set(versions)
 
@@ -258,7 +262,14 @@ def handle_invite(on_invite: Callback | None = None, *, accept: bool = True,
             on_invite({**body, "event": signed})
         return {"event": signed}
 
-    return (Route("PUT", FEDERATION_V2 + "/invite/{roomId}/{eventId}", respond),)
+    return (Route("PUT", FEDERATION_V2 + "/invite/{roomId}/{eventId}", respond),
+            *_no_profiles())
+
+
+def _no_profiles() -> Handler:
+    """A fallback answering every profile query of the peer's users 404 M_NOT_FOUND."""
+    return tuple(Route(r.method, r.template, r.respond, fallback=True)
+                 for r in handle_query_profile({}))
 
 
 def _invite_problems(peer: FakeHomeserver, event: JsonDict, version: str,

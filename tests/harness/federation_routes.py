@@ -54,13 +54,15 @@ class Route:
 
     `respond(peer, request, params)` returns the JSON body of a 200 answer or raises
     `Answer`. `signed` routes are refused with 401 unless the target's X-Matrix
-    signature verifies.
+    signature verifies. A `fallback` route answers only requests that no other route
+    of the peer matches, whatever the order the test gave its handlers in.
     """
 
     method: str
     template: str
     respond: Callable[[FakeHomeserver, Request, dict[str, str]], Any] = field(compare=False)
     signed: bool = True
+    fallback: bool = False
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters, unescaped, if the request is for this route."""

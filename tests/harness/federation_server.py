@@ -259,7 +259,7 @@ class FakeHomeserver:
 
     def _answer(self, request: Request) -> tuple[int, JsonDict]:
         path = request.path
-        for route in self.routes:
+        for route in sorted(self.routes, key=lambda r: r.fallback):  # stable: given order
             params = route.match(request.method, path)
             if params is not None:
                 break

@@ -64,6 +64,16 @@ class PeerCA:
                 self._contexts[names] = context
         return context
 
+    def issue_files(self, directory: Path, *hosts: str) -> tuple[Path, Path]:
+        """A certificate for `hosts` and its key, written as PEM files into `directory`
+        (for a server process, such as a second reference server, to present)."""
+        leaf = self._ca.issue_cert(*(h.strip("[]") for h in hosts))
+        cert, key = directory / "tls.crt", directory / "tls.key"
+        cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+        key.write_bytes(leaf.private_key_pem.bytes())
+        key.chmod(0o600)
+        return cert, key
+
     def client_context(self, *, system_roots: bool = False) -> ssl.SSLContext:
         """A client-side TLS context trusting this CA (and the system's, if asked)."""
         if system_roots:

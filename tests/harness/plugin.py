@@ -34,6 +34,8 @@ from tests.harness.federation_peers import PeerFactory, make_target
 from tests.harness.federation_tls import PeerCA
 from tests.harness.homeserver import Homeserver, RegistrationMode
 from tests.harness.schema import RECORDER, known_features
+from tests.harness.second_server import DIR_ENV as SECOND_DIR_ENV
+from tests.harness.second_server import SecondServer
 from tests.harness.server import PROJECT_ROOT, ReferenceServer, ServerError, describe_log
 
 # (option, environment variable, metavar, help)
@@ -116,6 +118,7 @@ class Harness:
         self._owns_peer_ca = False
         self._federation_target: FederationTarget | None = None
         self._appservice: AppServiceHost | None = None  # only in the process that owns it
+        self._second: SecondServer | None = None  # the second reference server, if ours
 
     def resolve_path(self, value: str) -> Path:
         return self.base_dir / value
@@ -137,10 +140,10 @@ class Harness:
 
     def start_reference_server(self) -> str:
         """Starts the reference server, trusting the peers' CA and loading the suite's
-        application service; learns its federation URL."""
+        application service; learns its federation URL. Unless --server-name says
+        otherwise it is named by its federation address, so a second one can reach it."""
         self.server = ReferenceServerWithAppService(
-            server_name=self.config.option.server_name or "localhost",
-            ca_file=self.peer_ca().pem_path)
+            server_name=self.config.option.server_name, ca=self.peer_ca())
         try:
             self.server.appservice_files = (self.appservice_for(self.server.directory),)
             url = self.server.start()
@@ -160,6 +163,9 @@ class Harness:
         if self.server is not None and self.server_url:
             exported.update({"MATRIX_SERVER_URL": self.server_url,
                              LOG_ENV: str(self.server.stderr_path)})
+            if self.server.named_by_address:
+                self._second = SecondServer.create()
+                exported[SECOND_DIR_ENV] = str(self._second.directory)
             if self.config.option.federation_url:
                 exported["MATRIX_FEDERATION_URL"] = self.config.option.federation_url
         if self._appservice is not None:
@@ -209,6 +215,50 @@ class Harness:
     def may_have_appservice(self) -> bool:
         """Whether the target loads the suite's registration (given, or ours to write)."""
         return bool(self.config.option.appservice_registration) or self.server_url is None
+
+    # -- the second homeserver ---------------------------------------------------------
+
+    def second_homeserver(self) -> Homeserver:
+        """The second target: the given one, else the suite's second reference server."""
+        url = self.config.option.second_server_url or self._second_server_url()
+        return self.homeserver(url)
+
+    def _second_server_url(self) -> str:
+        self.target_url()  # the first server, started now if it is ours and not yet running
+        if self._second is None and os.environ.get(SECOND_DIR_ENV):
+            self._second = SecondServer.shared(os.environ[SECOND_DIR_ENV])
+        elif self._second is None and self.server is not None and self.server.named_by_address:
+            self._second = SecondServer.create()  # without xdist: this process owns both
+        if self._second is None:
+            pytest.skip("needs a second homeserver: give --second-server-url URL (the suite "
+                        "starts one itself only beside its own reference server, when that "
+                        "is named by its address, i.e. without --server-name)")
+        if self._second.url() is None and not hasattr(self.config, "workerinput"):
+            self._second.start(self.peer_ca())
+        try:
+            url = self._second.url()
+        except ServerError as error:
+            pytest.fail(str(error), pytrace=False)
+        if url is None:
+            pytest.fail(f"the xdist controller started no second reference server although "
+                        f"this worker asked for one in {self._second.directory}", pytrace=False)
+        return url
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """A worker that will run a test using `hs2` tells the controller to start it."""
+        directory = os.environ.get(SECOND_DIR_ENV)
+        worker = getattr(self.config, "workerinput", {}).get("workerid")
+        if directory and worker and any("hs2" in getattr(item, "fixturenames", ())
+                                        for item in items):
+            SecondServer.shared(directory).want(worker)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """In the controller, before any test is scheduled: start the second server if a
+        worker asked for it."""
+        if self._second is not None and self._second.wanted():
+            self._second.start(self.peer_ca())
 
     # -- federation --------------------------------------------------------------------
 
@@ -296,6 +346,8 @@ class Harness:
             self._results.close()
         if self.server is not None:
             self.server.stop()
+        if self._second is not None:
+            self._second.close()
         if self._appservice is not None:
             self._appservice.close()
         if self._peer_ca is not None and self._owns_peer_ca:
@@ -407,11 +459,12 @@ def hs(pytestconfig: pytest.Config) -> Homeserver:
 
 @pytest.fixture(scope="session")
 def hs2(pytestconfig: pytest.Config) -> Homeserver:
-    """The second target for two-server tests; skips when `--second-server-url` is not given."""
-    url = pytestconfig.option.second_server_url
-    if not url:
-        pytest.skip("needs a second homeserver: give --second-server-url URL")
-    return pytestconfig.stash[HARNESS].homeserver(url)
+    """The second target for two-server tests, federating with `hs`.
+
+    `--second-server-url`, or, beside the suite's own reference server, a second one it
+    starts (see `second_server.py`); skips when the user named only one target.
+    """
+    return pytestconfig.stash[HARNESS].second_homeserver()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Small helpers for room-model tests: room versions, power levels, sync room entries.
+"""Small helpers for room-model tests: room versions, power levels, sync room entries,
+server ACLs.
 
 Room versions are the server's choice (it lists what it offers in /capabilities), so a
 test about version N runs only where version N is offered, and says so when it is not.
@@ -78,3 +79,18 @@ def membership_is(user: Client | str, membership: str) -> Any:
     user_id = user_id_of(user)
     return lambda e: (e.get("type") == "m.room.member" and e.get("state_key") == user_id
                       and (e.get("content") or {}).get("membership") == membership)
+
+
+def host_of(server_name: str) -> str:
+    """The server name without its port: ACLs never consider ports."""
+    host, _, port = server_name.rpartition(":")
+    return host if port.isdigit() and host else server_name
+
+
+def deny_server(client: Client, room: str, server_name: str) -> None:
+    """Sets an ACL that allows every server but `server_name`'s host.
+
+    Spec: client-server-api/#mroomserver_acl — patterns match server names without ports.
+    """
+    client.send_state(room, "m.room.server_acl",
+                      {"allow": ["*"], "deny": [host_of(server_name)], "allow_ip_literals": True})

@@ -14,6 +14,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,9 +25,13 @@ from pathlib import Path
 
 import httpx
 
+from tests.harness.federation_tls import PeerCA
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+PORT_ATTEMPTS = 3  # a port picked free may be taken before the server binds it
+_PORT_TAKEN = "Address already in use"
 _LISTENING = re.compile(r"listening on (https?://\S+)")
 CONFIG = """\
 [registration]
@@ -66,12 +71,31 @@ def stderr_tail(path: Path | str | None, lines: int = 25) -> str:
     return "\n".join("    " + line for line in tail)
 
 
-class ReferenceServer:
-    """One reference server process with its own data directory."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port of `host` that was free a moment ago (bind port 0, ask, close)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.bind((host.strip("[]"), 0))
+        return probe.getsockname()[1]
 
-    def __init__(self, *, server_name: str = "localhost", ca_file: Path | None = None) -> None:
-        self.server_name = server_name
-        self.ca_file = ca_file
+
+class ReferenceServer:
+    """One reference server process with its own data directory.
+
+    It trusts the certificates `ca` issues (the fake peers'). Without a server name it
+    is named by its federation listener's address, `HOST:PORT`, and presents a
+    certificate from `ca` for HOST: another server trusting the CA then reaches and
+    verifies it by its name alone, with no DNS (server-server-api/#resolving-server-names,
+    steps 1-2: an IP literal with a port is used as is).
+    """
+
+    def __init__(self, *, server_name: str | None = "localhost", ca: PeerCA | None = None,
+                 federation_host: str = "127.0.0.1") -> None:
+        self.named_by_address = server_name is None
+        self.server_name = server_name or ""
+        self.ca = ca
+        self.federation_listen = f"{_bracketed(federation_host)}:0"
+        self.tls_files: tuple[Path, Path] | None = None
         self.url: str | None = None
         self.federation_url: str | None = None  # its TLS federation listener
         self.directory = Path(tempfile.mkdtemp(prefix="matrix-reference-"))
@@ -81,15 +105,39 @@ class ReferenceServer:
         self._stdout_tail: deque[str] = deque(maxlen=50)
 
     def command(self, config_path: Path) -> list[str]:
-        return [sys.executable, "-m", "reference_server", "--server-name", self.server_name,
-                "--listen", "127.0.0.1:0", "--federation-listen", "127.0.0.1:0",
-                "--data-dir", str(self.directory / "data"),
-                "--config", str(config_path)]
+        command = [sys.executable, "-m", "reference_server", "--server-name", self.server_name,
+                   "--listen", "127.0.0.1:0", "--federation-listen", self.federation_listen,
+                   "--data-dir", str(self.directory / "data"),
+                   "--config", str(config_path)]
+        if self.tls_files:
+            command += ["--tls-cert", str(self.tls_files[0]), "--tls-key", str(self.tls_files[1])]
+        return command
 
     def start(self) -> str:
         """Starts the server and returns its base URL once /versions answers 200."""
+        if not self.named_by_address:
+            return self._start_once()
+        for _ in range(PORT_ATTEMPTS - 1):
+            self._take_address()
+            try:
+                return self._start_once()
+            except ServerError as error:
+                if _PORT_TAKEN not in str(error):
+                    raise
+        self._take_address()
+        return self._start_once()
+
+    def _take_address(self) -> None:
+        """Names the server after a port free now on its federation host."""
+        host = self.federation_listen.rpartition(":")[0]
+        self.server_name = self.federation_listen = f"{host}:{free_port(host)}"
+        if self.ca is not None and self.tls_files is None:
+            self.tls_files = self.ca.issue_files(self.directory, host)
+
+    def _start_once(self) -> str:
         config_path = self.directory / "config.toml"
-        ca_line = f"ca_file = {json.dumps(str(self.ca_file))}\n" if self.ca_file else ""
+        ca_file = self.ca.pem_path if self.ca else None
+        ca_line = f"ca_file = {json.dumps(str(ca_file))}\n" if ca_file else ""
         config_path.write_text(CONFIG + ca_line, encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
@@ -97,20 +145,23 @@ class ReferenceServer:
             self._process = subprocess.Popen(self.command(config_path), cwd=PROJECT_ROOT,
                                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                              stderr=stderr, env=env)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self._lines = queue.Queue()  # this process's lines only, not a failed one's
+        threading.Thread(target=self._read_stdout, args=(self._process, self._lines),
+                         daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT
         self.url = self._wait_for_address(deadline)
         self._wait_until_ready(deadline)
         return self.url
 
-    def _read_stdout(self) -> None:
+    def _read_stdout(self, process: subprocess.Popen[bytes],
+                     lines: queue.Queue[str | None]) -> None:
         """Drains stdout for the whole run, so a chatty server never blocks on the pipe."""
-        assert self._process is not None and self._process.stdout is not None
-        for raw in self._process.stdout:
+        assert process.stdout is not None
+        for raw in process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self._stdout_tail.append(line)
-            self._lines.put(line)
-        self._lines.put(None)
+            lines.put(line)
+        lines.put(None)
 
     def _wait_for_address(self, deadline: float) -> str:
         """The client URL from the first `listening on http…` line and, when the command
@@ -194,6 +245,11 @@ class ReferenceServer:
         if process is not None and process.stdout is not None:
             process.stdout.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _bracketed(host: str) -> str:
+    host = host.strip("[]")
+    return f"[{host}]" if ":" in host else host
 
 
 def describe_log(path: Path | str | None, *, alive: bool | None = None) -> str:

@@ -451,6 +451,20 @@ def test_profiles_are_served_for_the_peers_own_users(ca, fakes):
     assert missing.status_code == 404 and holder.errors == []
 
 
+@pytest.mark.parametrize("invite_first", [True, False], ids=["invite-first", "profiles-first"])
+def test_an_invitees_peer_answers_profile_lookups_unless_given_profiles(ca, fakes, invite_first):
+    asker = fakes(handle_keys())
+    profiles = handle_query_profile({"carol": {"displayname": "Carol"}})
+    plain = fakes(handle_keys(), handle_invite())
+    given = fakes(handle_keys(), *([handle_invite(), profiles] if invite_first
+                                   else [profiles, handle_invite()]))
+    unknown = client_of(asker, plain, ca).do(
+        "GET", ["query", "profile"], params={"user_id": plain.user_id("carol")})
+    assert unknown.status_code == 404 and plain.errors == []
+    assert client_of(asker, given, ca).query_profile(given.user_id("carol")) == {
+        "displayname": "Carol"}
+
+
 # -- finding the target ------------------------------------------------------------------
 
 

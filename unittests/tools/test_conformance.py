@@ -13,7 +13,8 @@ import textwrap
 
 import pytest
 
-from tools.conformance import Options, Target, plan_targets, run_suite, slug_for
+from tools.conformance import Options, Target, plan_targets, pytest_command, run_suite, \
+    slug_for
 
 FAKE_PLUGIN = textwrap.dedent('''
     import json, os
@@ -114,3 +115,12 @@ def test_target_directories_are_named_after_the_url(url, slug):
 def test_the_same_url_twice_gets_two_directories():
     slugs = [t.slug for t in plan_targets(["http://a:1", "http://a:1"], [])]
     assert slugs == ["a_1", "a_1-2"]
+
+
+def test_the_second_server_is_passed_to_every_targets_run(tmp_path):
+    options = Options(second_server_url="http://127.0.0.1:9")
+    for target in plan_targets(["http://a.test", "http://b.test"], []):
+        command = pytest_command(target, [tmp_path], tmp_path, options)
+        assert command[command.index("--second-server-url") + 1] == "http://127.0.0.1:9"
+    assert "--second-server-url" not in pytest_command(
+        plan_targets([], [])[0], [tmp_path], tmp_path, Options())
