@@ -5,11 +5,12 @@
     python -m tools.interop --with synapse  # the reference server with Synapse
 
 Each server hosts the room in turn: a user of the other server joins it by alias, both
-users talk (each message must arrive through /sync), the host invites a third user across
-and they accept, profiles are looked up across, and the visitor leaves; finally the host sets a server ACL denying the visitor's server,
-whose next join must then fail. Server names are `localhost:<TLS port>` for the reference
-server and `127.0.0.1:<TLS port>` for the other (ACLs match names without the port, so
-the two need different hosts); TLS is not verified (test networks).
+users talk (each message must arrive through /sync), device keys are queried and one-time
+keys claimed across, the host invites a third user across and they accept, profiles are
+looked up across, and the visitors leave; finally the host sets a server ACL denying the
+visitor's server, whose next join must then fail. Server names are `localhost:<TLS port>`
+for the reference server and `127.0.0.1:<TLS port>` for the other (ACLs match names
+without the port, so the two need different hosts); TLS is not verified (test networks).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from tests.harness.e2ee import OTK, DeviceKeys
 from tools.synapse_target import free_port, start_synapse
 
 CS = "/_matrix/client/v3"
@@ -94,6 +96,7 @@ class User:
         answer = self._ok(http.post(server.client_url + CS + "/register", json=body),
                           "register")
         self.user_id = answer["user_id"]
+        self.device_id = answer["device_id"]
         self._headers = {"Authorization": f"Bearer {answer['access_token']}"}
         self._since: str | None = None
 
@@ -150,6 +153,7 @@ def host_and_visit(host: Server, visitor: Server, http: httpx.Client) -> list[st
                json={"msgtype": "m.text", "body": "from the host"})
     guest.wait_for("the host's message", _says(room, "from the host"))
     steps.append("messages crossed both ways through /sync")
+    steps.append(_device_keys_cross(owner, guest))
     owner.call("POST", f"/rooms/{quote(room)}/invite", "invite across",
                json={"user_id": third.user_id})
     third.wait_for("the invite", lambda b: room in b.get("rooms", {}).get("invite", {}))
@@ -172,6 +176,34 @@ def host_and_visit(host: Server, visitor: Server, http: httpx.Client) -> list[st
     steps.append("leaves crossed")
     steps.append(_acl_shuts_out(owner, room, alias, visitor, http))
     return steps
+
+
+def _device_keys_cross(owner: User, guest: User) -> str:
+    """Each user uploads device keys; the other queries them and claims a one-time key.
+
+    Spec (client-server, end-to-end encryption): /keys/query and /keys/claim for users of
+    other servers are answered over federation (/user/keys/query and /user/keys/claim).
+    """
+    keys = {}
+    for user in (owner, guest):
+        keys[user.user_id] = DeviceKeys.for_device(user.user_id, user.device_id)
+        user.call("POST", "/keys/upload", "upload device keys",
+                  json={"device_keys": keys[user.user_id].device_keys(),
+                        "one_time_keys": keys[user.user_id].one_time_keys(1)})
+    for asking, other in ((owner, guest), (guest, owner)):
+        answer = asking.call("POST", "/keys/query", "query remote device keys",
+                             json={"device_keys": {other.user_id: []}})
+        device = answer.get("device_keys", {}).get(other.user_id, {}).get(other.device_id, {})
+        wanted = keys[other.user_id].ed25519
+        if device.get("keys", {}).get(f"ed25519:{other.device_id}") != wanted:
+            raise InteropError(f"{asking.server.label}: /keys/query for {other.user_id} "
+                               f"answered {answer}")
+        claimed = asking.call("POST", "/keys/claim", "claim a remote one-time key",
+                              json={"one_time_keys": {other.user_id: {other.device_id: OTK}}})
+        if not claimed.get("one_time_keys", {}).get(other.user_id, {}).get(other.device_id):
+            raise InteropError(f"{asking.server.label}: /keys/claim for {other.user_id} "
+                               f"answered {claimed}")
+    return "device keys were queried and one-time keys claimed both ways"
 
 
 def _acl_shuts_out(owner: User, room: str, alias: str, visitor: Server,
