@@ -261,12 +261,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                invite_room_state=membership.invite_room_state,
                                check_acl=federation_reads.check_acl, is_resident=is_resident,
                                receive=lambda room_id, pdu: remote.receive(room_id, pdu))
-    def joined_rooms_of(user_id: str) -> list[str]:
-        return [r for r, (m, _, _) in state.rooms_for_user(user_id).items() if m == "join"]
-
     pusher = AppServicePusher(db=db, registry=appservices, room_members=state.joined_members,
                               room_aliases=aliases.for_room, clock=now_ms,
-                              rooms_of=joined_rooms_of)
+                              rooms_of=joined_rooms)
     presence.on_change(pusher.presence)
     room_events.push_events_to(pusher)
     typing.on_change(lambda room_id, _user, _typing: pusher.typing(
@@ -309,12 +306,12 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
-    edus = EduRelay(sender=sender, db=db, joined_members=state.joined_members,
-                    rooms_of=joined_rooms_of, server_name=server_name)
+    edus = EduRelay(sender=sender, joined_members=state.joined_members,
+                    rooms_of=joined_rooms, server_name=server_name)
     presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
-    e2ee_edus = E2eeEdus(sender=sender, db=db, server_name=server_name,
+    e2ee_edus = E2eeEdus(sender=sender, server_name=server_name,
                          rooms_of=joined_rooms, joined_members=state.joined_members,
                          device_keys=lambda user_id, device_id: e2e_keys.device_keys(
                              user_id, [device_id]).get(device_id),

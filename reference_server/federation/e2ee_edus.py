@@ -18,13 +18,12 @@ from .sender import FederationSender
 
 
 class E2eeEdus:
-    def __init__(self, *, sender: FederationSender, db, server_name: str,
+    def __init__(self, *, sender: FederationSender, server_name: str,
                  rooms_of: Callable[[UserId], list[RoomId]],
                  joined_members: Callable[[RoomId], list[UserId]],
                  device_keys: Callable[[UserId, DeviceId], JsonDict | None],
                  cross_signing_keys: Callable[[UserId], dict[str, JsonDict]]) -> None:
         self._sender = sender
-        self._db = db
         self._server_name = server_name
         self._rooms_of = rooms_of
         self._joined_members = joined_members
@@ -49,7 +48,7 @@ class E2eeEdus:
             content["keys"] = keys
             if name is not None:
                 content["device_display_name"] = name
-        self._send(self._servers_sharing_a_room(change.user_id),
+        self._sender.send_edu(self._servers_sharing_a_room(change.user_id),
                    {"edu_type": "m.device_list_update", "content": content})
 
     def signing_keys_changed(self, user_id: UserId) -> None:
@@ -59,18 +58,12 @@ class E2eeEdus:
         for usage in ("master", "self_signing"):
             if usage in keys:
                 content[f"{usage}_key"] = keys[usage]
-        self._send(self._servers_sharing_a_room(user_id),
+        self._sender.send_edu(self._servers_sharing_a_room(user_id),
                    {"edu_type": "m.signing_key_update", "content": content})
 
     def direct_to_device(self, destination: str, sender: UserId, event_type: str,
                          message_id: str, messages: dict) -> None:
-        self._send({destination}, {"edu_type": "m.direct_to_device", "content": {
+        self._sender.send_edu({destination}, {"edu_type": "m.direct_to_device", "content": {
             "sender": sender, "type": event_type, "message_id": message_id,
             "messages": messages}})
 
-    def _send(self, destinations: set[str], edu: JsonDict) -> None:
-        if not destinations:
-            return
-        with self._db.transaction():
-            self._sender.queue(destinations, "edu", edu)
-        self._sender.flush(destinations)

@@ -14,10 +14,9 @@ from .sender import FederationSender
 
 
 class EduRelay:
-    def __init__(self, *, sender: FederationSender, db, joined_members, rooms_of,
+    def __init__(self, *, sender: FederationSender, joined_members, rooms_of,
                  server_name: str) -> None:
         self._sender = sender
-        self._db = db
         self._joined_members = joined_members
         self._rooms_of = rooms_of  # user ID -> the rooms they are joined to
         self._server_name = server_name
@@ -48,14 +47,8 @@ class EduRelay:
             return
         update = {"user_id": user_id, **event["content"]}
         destinations = set().union(*(self._destinations(r) for r in self._rooms_of(user_id)))
-        self._deliver(destinations, {"edu_type": "m.presence", "content": {"push": [update]}})
+        self._sender.send_edu(destinations, {"edu_type": "m.presence", "content": {"push": [update]}})
 
     def _send(self, room_id: RoomId, edu: dict) -> None:
-        self._deliver(self._destinations(room_id), edu)
+        self._sender.send_edu(self._destinations(room_id), edu)
 
-    def _deliver(self, destinations: set[str], edu: dict) -> None:
-        if not destinations:
-            return
-        with self._db.transaction():
-            self._sender.queue(destinations, "edu", edu)
-        self._sender.flush(destinations)

@@ -34,6 +34,14 @@ class FederationSender(DeliveryQueues):
     def flush(self, destinations: set[str]) -> None:
         super().flush(destinations - {self._server_name})
 
+    def send_edu(self, destinations: set[str], edu: JsonDict) -> None:
+        """Queue one EDU for each destination in its own transaction, then wake them."""
+        if not destinations:
+            return
+        with self._db.transaction():
+            self.queue(destinations, "edu", edu)
+        self.flush(destinations)
+
     async def _send_transaction(self, destination: str, txn_id: str, pdus: list[JsonDict],
                                 edus: list[JsonDict]) -> bool:
         body = {"origin": self._server_name, "origin_server_ts": self._clock(),

@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -32,6 +31,7 @@ from tests.harness.federation_room import FakeRoom
 from tests.harness.federation_server import FakeHomeserver
 from tests.harness.federation_tls import PeerCA
 from tests.harness.server import ReferenceServer
+from unittests.harness.stub_versions import versions_stub
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -500,17 +500,6 @@ def test_an_unknown_tls_verification_setting_is_refused():
         tls_verification("sometimes", "https://127.0.0.1")
 
 
-class _Versions(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
 class _ScriptedServer(ReferenceServer):
     """A stand-in for the reference server that prints both listening lines."""
 
@@ -523,19 +512,16 @@ class _ScriptedServer(ReferenceServer):
 
 
 def test_the_reference_servers_federation_url_is_read_from_its_output():
-    versions = ThreadingHTTPServer(("127.0.0.1", 0), _Versions)
-    threading.Thread(target=versions.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{versions.server_address[1]}"
-    server = _ScriptedServer(
-        f"import time; print('listening on {url} for client and federation as localhost'); "
-        "print('listening on https://127.0.0.1:9 for federation (TLS) as localhost', "
-        "flush=True); time.sleep(60)")
-    try:
-        assert server.start() == url
-        assert server.federation_url == "https://127.0.0.1:9"
-    finally:
-        server.stop()
-        versions.shutdown()
+    with versions_stub() as url:
+        server = _ScriptedServer(
+            f"import time; print('listening on {url} for client and federation as localhost'); "
+            "print('listening on https://127.0.0.1:9 for federation (TLS) as localhost', "
+            "flush=True); time.sleep(60)")
+        try:
+            assert server.start() == url
+            assert server.federation_url == "https://127.0.0.1:9"
+        finally:
+            server.stop()
 
 
 # -- the fixtures in a real run --------------------------------------------------------

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.harness.second_server import STATE_FILE, SecondServer
 from tests.harness.server import ReferenceServer, ServerError
+from unittests.harness.stub_versions import versions_stub
 
 
 def test_a_workers_wish_reaches_the_owner_and_the_run_directory_goes_with_it():
@@ -38,17 +37,6 @@ def test_every_process_reads_where_the_server_is_or_why_it_is_not():
         owner.close()
 
 
-class _Versions(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
 class _PortTakenOnce(ReferenceServer):
     """Fails its first start as if another process took the port; then starts."""
 
@@ -70,14 +58,11 @@ class _PortTakenOnce(ReferenceServer):
 
 
 def test_a_server_named_by_its_address_tries_another_port_when_its_own_was_taken():
-    versions = ThreadingHTTPServer(("127.0.0.1", 0), _Versions)
-    threading.Thread(target=versions.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{versions.server_address[1]}"
-    server = _PortTakenOnce(url)
-    try:
-        assert server.start() == url
-        assert len(server.names) == 2 and all(n.startswith("127.0.0.2:") for n in server.names)
-        assert server.server_name == server.names[-1]
-    finally:
-        server.stop()
-        versions.shutdown()
+    with versions_stub() as url:
+        server = _PortTakenOnce(url)
+        try:
+            assert server.start() == url
+            assert len(server.names) == 2 and all(n.startswith("127.0.0.2:") for n in server.names)
+            assert server.server_name == server.names[-1]
+        finally:
+            server.stop()
