@@ -113,7 +113,7 @@ def test_keys_changes_lists_a_room_mate_who_changed_keys_after_from(hs):
     since = alice.sync(timeout=0)["next_batch"]
     upload_keys(stranger, device_keys=DeviceKeys.of(stranger).device_keys())
     upload_keys(bob, device_keys=DeviceKeys.of(bob).device_keys())
-    until = alice.sync(timeout=0)["next_batch"]
+    until = alice.sync(since=since, timeout=0)["next_batch"]
 
     answer = expect_ok(alice.do("GET", ["keys", "changes"], params={"from": since, "to": until}),
                        "get key changes")

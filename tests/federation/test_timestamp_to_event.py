@@ -16,7 +16,7 @@ import pytest
 
 from tests.harness.assertions import expect_error, expect_ok
 from tests.harness.federation_handlers import handle_event, handle_keys, \
-    handle_make_send_join, handle_transactions
+    handle_make_send_join, handle_state, handle_state_ids, handle_transactions
 from tests.harness.federation_history import closest, handle_timestamp_to_event
 from tests.harness.federation_scenes import peer_in_room
 
@@ -75,8 +75,10 @@ def test_history_from_before_a_remote_join_is_asked_of_the_peer(hs, fake_homeser
     federation endpoint; server-server-api/#get_matrixfederationv1timestamp_to_eventroomid
     — a closer remote event should be fetched with GET /event/{eventId}.
     """
+    # Fetching the event, a server may also ask for the state at it (/state_ids).
     peer = fake_homeserver(handle_keys(), handle_make_send_join(), handle_transactions(),
-                           handle_timestamp_to_event(), handle_event())
+                           handle_timestamp_to_event(), handle_event(), handle_state_ids(),
+                           handle_state())
     room = peer.create_room("12")
     an_hour_ago = int(time.time() * 1000) - AN_HOUR_MS
     old = room.send("m.room.message", {"msgtype": "m.text", "body": "before you came"},
