@@ -21,9 +21,11 @@ class E2eeSync:
         self._to_device = to_device
 
     def sections(self, user_id: UserId, device_id: DeviceId | None, since: int | None,
-                 upto: int) -> tuple[JsonDict, bool]:
-        """The sections, and whether they hold news worth ending a long-poll for."""
-        events = self._to_device.for_sync(user_id, device_id, since, upto)
+                 upto: int, *, to_device_since: int | None) -> tuple[JsonDict, bool, int]:
+        """The sections, whether they hold news worth ending a long-poll for, and the
+        to-device position they reach (below `upto` when messages are left for later)."""
+        events, to_device_reached = self._to_device.for_sync(user_id, device_id,
+                                                             to_device_since, upto)
         changed, left = self._device_lists.delta(user_id, since) if since is not None \
             else ([], [])
         body: JsonDict = {
@@ -34,4 +36,4 @@ class E2eeSync:
             "device_unused_fallback_key_types":
                 self._keys.unused_fallback_algorithms(user_id, device_id) if device_id else [],
         }
-        return body, bool(events or changed or left)
+        return body, bool(events or changed or left), to_device_reached

@@ -190,8 +190,7 @@ class RoomEvents:
             stream = self._db.next_stream_id()
             group = self.state.create_group(room_id, None,
                                             _state_after(state_before, event_id, pdu))
-            self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
-                               state_group=group)
+            self._insert_or_place(room_id, event_id, pdu, stream=stream, group=group)
             self.events.set_forward_extremities(room_id, extremities)
             for key, current_id in current_state.items():
                 if old_current.get(key) == current_id:
@@ -220,10 +219,21 @@ class RoomEvents:
         with self._db.transaction():
             group = self.state.create_group(room_id, None,
                                             _state_after(state_before, event_id, pdu))
-            self.events.insert(event_id, pdu, room_id=room_id,
-                               stream_ordering=self._db.next_stream_id(), state_group=group,
-                               soft_failed=True)
+            self._insert_or_place(room_id, event_id, pdu, stream=self._db.next_stream_id(),
+                                  group=group, soft_failed=True)
         return self.events.get(event_id)
+
+    def _insert_or_place(self, room_id: RoomId, event_id: EventId, pdu: JsonDict, *,
+                         stream: int, group: int, soft_failed: bool = False) -> None:
+        """Store a remote event with its place in the DAG. One held as an outlier (an auth
+        event, the state at a gap, an invite) keeps its row and only gains that place."""
+        known = self.events.get(event_id)
+        if known is not None and known.outlier:
+            self.events.place_outlier(event_id, stream_ordering=stream, state_group=group,
+                                      soft_failed=soft_failed)
+        else:
+            self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
+                               state_group=group, soft_failed=soft_failed)
 
     def _apply_redaction(self, room_id: RoomId, pdu: JsonDict, event_id: EventId) -> None:
         target_id = pdu.get("redacts") or pdu["content"].get("redacts")

@@ -92,9 +92,13 @@ class RemoteEvents:
     async def _checked(self, room_id: RoomId, pdu: JsonDict
                        ) -> tuple[EventId, JsonDict, StoredEvent | None]:
         """Steps 1-3; the event ID, the PDU as it may be stored, and the stored event if
-        it is already here."""
+        it is already here with its place in the DAG."""
         event_id, pdu = await self._checker.check(pdu, self._events.version(room_id))
         known = self._events.events.get(event_id)
+        if known is not None and known.outlier:
+            # Held only to check others, it now arrives for real: it is checked and
+            # placed like a new event (its row is kept, see RoomEvents._insert_or_place).
+            known = None
         if known is None and pdu.get("room_id") not in (None, room_id):
             raise PduRejected("the event belongs to another room")
         return event_id, pdu, known
@@ -293,21 +297,27 @@ class RemoteEvents:
         return event_map[event_id]
 
     def _new_extremities(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> list[EventId]:
+        """The forward extremities once the event is placed: the event's prev events stop
+        being extremities, and the event is one unless it arrived after a timeline event
+        that builds on it (then that event, or a later one, already is)."""
         prevs = set(prev_event_ids(pdu))
-        return [e for e in self._events.events.forward_extremities(room_id) if e not in prevs] + [
-            event_id]
+        kept = [e for e in self._events.events.forward_extremities(room_id) if e not in prevs]
+        if self._events.events.has_timeline_child(event_id):
+            return kept
+        return [*kept, event_id]
 
     def _current_state_after(self, room_id: RoomId, version: RoomVersion, event_id: EventId,
                              pdu: JsonDict, state_before: StateMap,
                              extremities: list[EventId]) -> StateMap:
+        """The state resolved across the new forward extremities."""
         after = dict(state_before)
         if pdu.get("state_key") is not None:
             after[(pdu["type"], pdu["state_key"])] = event_id
-        others = [self._events.state_after(self._events.events.get(e))
-                  for e in extremities if e != event_id]
-        if not others:
-            return after
-        return self._resolve(version, [after, *others], pending={event_id: pdu})
+        states = [after if e == event_id else self._events.state_after(self._events.events.get(e))
+                  for e in extremities]
+        if len(states) == 1:
+            return dict(states[0])
+        return self._resolve(version, states, pending={event_id: pdu})
 
 
 def rejected_to_error(error: PduRejected) -> errors.MatrixError:

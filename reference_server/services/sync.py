@@ -2,7 +2,9 @@
 """/sync: what changed for a user since a token, waiting for changes when asked to.
 
 A token is `s<stream>_<typing>`: every persisted change (events, receipts, account
-data) has a position on the one stream; typing has its own serial.
+data) has a position on the one stream; typing has its own serial. When an answer left
+to-device messages for later, the token ends with `_<to-device position>`, the stream
+position up to which the device has been given its messages.
 """
 from __future__ import annotations
 
@@ -28,17 +30,26 @@ DEFAULT_TIMELINE_LIMIT = 10
 class SyncToken:
     stream: int
     typing: int
+    to_device: int | None = None  # None: the same as `stream`
 
     def encode(self) -> str:
-        return f"s{self.stream}_{self.typing}"
+        tail = "" if self.to_device is None else f"_{self.to_device}"
+        return f"s{self.stream}_{self.typing}{tail}"
+
+    @property
+    def to_device_position(self) -> int:
+        return self.stream if self.to_device is None else self.to_device
 
     @staticmethod
     def parse(text: str) -> SyncToken:
+        parts = text[1:].split("_") if text.startswith("s") else []
         try:
-            stream, typing = text[1:].split("_", 1) if text.startswith("s") else ("x", "x")
-            return SyncToken(int(stream), int(typing))
+            if len(parts) not in (2, 3):
+                raise ValueError(text)
+            numbers = [int(part) for part in parts]
         except ValueError:
             raise errors.invalid_param(f"Unrecognised sync token {text!r}.") from None
+        return SyncToken(*numbers)
 
 
 @dataclass(frozen=True)
@@ -103,10 +114,13 @@ class SyncService:
         }
         has_updates = bool(account_data) or bool(presence) or any(rooms.values())
         if self._e2ee is not None:
-            sections, e2ee_updates = self._e2ee.sections(
-                request.user_id, request.device_id, since.stream if since else None, now.stream)
+            sections, e2ee_updates, to_device_at = self._e2ee.sections(
+                request.user_id, request.device_id, since.stream if since else None, now.stream,
+                to_device_since=since.to_device_position if since else None)
             body.update(sections)
             has_updates = has_updates or e2ee_updates
+            if to_device_at < now.stream:
+                body["next_batch"] = SyncToken(now.stream, now.typing, to_device_at).encode()
         return body, has_updates
 
     def _presence_events(self, request: SyncRequest, memberships: dict,

@@ -2,8 +2,10 @@
 """Send-to-device messaging: events for particular devices, outside any room.
 
 A message waits in its device's inbox at a position on the /sync stream. /sync hands out
-everything waiting; the message is dropped once the device syncs with a token past it,
-which proves the answer carrying it arrived. Messages for other servers' users leave as
+what is waiting, the oldest first and at most MAX_PER_SYNC at a time (spec: the server
+should limit how many it returns per request); the position reached goes into the next
+token, and a message is dropped only once the device syncs with a token past it, which
+proves the answer carrying it arrived. The rest follows in the next syncs. Messages for other servers' users leave as
 `m.direct_to_device` EDUs; the ones those servers send arrive the same way.
 
 Spec: client-server-api/#send-to-device-messaging, server-server-api/#send-to-device-messaging.
@@ -18,6 +20,8 @@ from ..storage.to_device import ToDeviceStore
 from ..types import DeviceId, JsonDict, UserId
 from .clock import random_string
 from .notifier import Notifier
+
+MAX_PER_SYNC = 100  # to-device messages in one /sync answer, at most (as Synapse does)
 
 # (destination, sender, event type, message ID, {user: {device: content}}) -> None
 RemoteSend = Callable[[str, UserId, str, str, dict], None]
@@ -84,14 +88,19 @@ class ToDeviceMessaging:
                 self._store.deliver(user_id, target, self._db.next_stream_id(), event)
 
     def for_sync(self, user_id: UserId, device_id: DeviceId | None, since: int | None,
-                 upto: int) -> list[JsonDict]:
-        """What waits for the device up to `upto`, after dropping what `since` covers."""
+                 upto: int) -> tuple[list[JsonDict], int]:
+        """What waits for the device up to `upto`, after dropping what `since` (the
+        to-device position of the client's token) covers; and the position this answer
+        reaches: `upto`, or the last message given when more are waiting."""
         if device_id is None:
-            return []
+            return [], upto
         if since is not None:
             with self._db.transaction():
                 self._store.acknowledge(user_id, device_id, since)
-        return self._store.pending(user_id, device_id, upto)
+        waiting = self._store.pending(user_id, device_id, upto, MAX_PER_SYNC + 1)
+        given = waiting[:MAX_PER_SYNC]
+        reached = given[-1][0] if len(waiting) > MAX_PER_SYNC else upto
+        return [event for _, event in given], reached
 
     def device_changed(self, user_id: UserId, device_id: DeviceId, deleted: bool) -> None:
         """A deleted device's inbox goes with it."""

@@ -6,6 +6,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ..protocol.events import prev_event_ids
 from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
 from .database import Database
 
@@ -45,6 +46,26 @@ class EventStore:
              pdu["depth"], pdu["origin_server_ts"], state_group, json.dumps(pdu),
              txn_user, txn_device, txn_path, txn_id, int(outlier), int(soft_failed)),
         )
+        for prev_id in dict.fromkeys(prev_event_ids(pdu)):
+            self._db.execute("INSERT INTO event_edges (event_id, prev_event_id) VALUES (?, ?)",
+                             (event_id, prev_id))
+
+    def place_outlier(self, event_id: EventId, *, stream_ordering: int, state_group: int,
+                      soft_failed: bool = False) -> None:
+        """Give an event held as an outlier its place in the timeline, at a new stream
+        position (so /sync reports it now); the row stays the same, redaction included."""
+        self._db.execute(
+            "UPDATE events SET stream_ordering = ?, state_group = ?, outlier = 0,"
+            " soft_failed = ? WHERE event_id = ? AND outlier = 1",
+            (stream_ordering, state_group, int(soft_failed), event_id))
+        self._cache.pop(event_id, None)
+
+    def has_timeline_child(self, event_id: EventId) -> bool:
+        """Whether an event of the timeline we hold lists `event_id` in its prev_events
+        (outliers and soft-failed events are not built upon, so they do not count)."""
+        return self._db.one(
+            "SELECT 1 FROM event_edges JOIN events ON events.event_id = event_edges.event_id"
+            f" WHERE event_edges.prev_event_id = ? AND {_SHOWN} LIMIT 1", (event_id,)) is not None
 
     def get(self, event_id: EventId) -> StoredEvent | None:
         cached = self._cache.get(event_id)

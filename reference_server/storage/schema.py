@@ -283,4 +283,23 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (origin, message_id)
     )
     """,
+    # 12: the DAG's edges, each event's prev_events, so an event is known to be a forward
+    # extremity only while no timeline event we hold builds on it — also when its
+    # children arrived first. Filled here from the events already stored (prev_events
+    # are [id, hashes] pairs up to room version 2, plain IDs after).
+    """
+    CREATE TABLE event_edges (
+        event_id TEXT NOT NULL,
+        prev_event_id TEXT NOT NULL,
+        PRIMARY KEY (event_id, prev_event_id)
+    );
+    CREATE INDEX event_edges_prev ON event_edges (prev_event_id);
+    INSERT OR IGNORE INTO event_edges (event_id, prev_event_id)
+        SELECT event_id, prev_event_id FROM (
+            SELECT events.event_id AS event_id,
+                   CASE prev.type WHEN 'array' THEN json_extract(prev.value, '$[0]')
+                        ELSE prev.value END AS prev_event_id
+            FROM events, json_each(events.json, '$.prev_events') AS prev
+        ) WHERE typeof(prev_event_id) = 'text'
+    """,
 ]

@@ -18,10 +18,13 @@ class ToDeviceStore:
         self._db.execute("INSERT INTO to_device_inbox (user_id, device_id, stream_id, json)"
                          " VALUES (?, ?, ?, ?)", (user_id, device_id, stream_id, json.dumps(event)))
 
-    def pending(self, user_id: UserId, device_id: DeviceId, upto: int) -> list[JsonDict]:
-        rows = self._db.all("SELECT json FROM to_device_inbox WHERE user_id = ? AND device_id = ?"
-                            " AND stream_id <= ? ORDER BY id", (user_id, device_id, upto))
-        return [json.loads(r["json"]) for r in rows]
+    def pending(self, user_id: UserId, device_id: DeviceId, upto: int,
+                limit: int) -> list[tuple[int, JsonDict]]:
+        """The oldest `limit` messages waiting up to `upto`, with their stream positions."""
+        rows = self._db.all("SELECT stream_id, json FROM to_device_inbox WHERE user_id = ?"
+                            " AND device_id = ? AND stream_id <= ? ORDER BY stream_id, id"
+                            " LIMIT ?", (user_id, device_id, upto, limit))
+        return [(r["stream_id"], json.loads(r["json"])) for r in rows]
 
     def acknowledge(self, user_id: UserId, device_id: DeviceId, upto: int) -> None:
         """The device has seen everything up to `upto`: drop it from the inbox."""

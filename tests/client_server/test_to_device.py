@@ -105,6 +105,40 @@ def test_a_retried_transaction_is_delivered_once(hs):
     assert received.count("once") == 1 and "retry" not in received, received
 
 
+def test_a_large_queue_is_delivered_whole_and_once_over_consecutive_syncs(hs):
+    """150 messages waiting for one device all arrive, each exactly once, over the
+    syncs that follow, whether or not the server splits them between answers.
+
+    Spec: client-server-api/#send-to-device-messaging (server behaviour) — pending
+    messages are kept until delivered; the server may limit how many one /sync lists
+    (100 is the recommended limit) and lists the rest in later syncs; a message is
+    deleted once the client syncs with the `next_batch` of the answer that listed it,
+    so it does not come back. A marker sent after them shows the inbox read past all.
+    """
+    alice, bob = hs.register(), hs.register()
+    sent = [f"m{n}" for n in range(150)]
+    for text in sent:
+        send_to_device(alice, EVENT_TYPE, {bob.user_id: {bob.device_id: {"text": text}}})
+    received: list[str] = []
+
+    def collect_until(last: str) -> Check:
+        def test(body: dict) -> str | None:
+            received.extend(e["content"].get("text")
+                            for e in to_device_events(body, EVENT_TYPE))
+            return None if last in received else f"{len(received)} received so far"
+        return Check(f"the to-device message {last!r}", test)
+
+    bob.sync_until(collect_until(sent[-1]))
+    send_to_device(alice, EVENT_TYPE, {bob.user_id: {bob.device_id: {"text": "marker"}}})
+    bob.sync_until(collect_until("marker"))
+
+    repeated = sorted({t for t in received if received.count(t) > 1})
+    missing = [t for t in sent if t not in received]
+    assert not repeated and not missing, (
+        f"over consecutive syncs, messages came more than once: {repeated}; "
+        f"never came: {missing}")
+
+
 def test_sending_without_messages_is_refused(hs):
     """A body without `messages` is refused.
 

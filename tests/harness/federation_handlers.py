@@ -11,7 +11,7 @@ is answered as a real server would answer it, and the fault fails the test.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tests.harness.crypto import SignatureError, compute_event_id, content_hash, \
@@ -332,18 +332,17 @@ def handle_backfill() -> Handler:
     return (Route("GET", FEDERATION_V1 + "/backfill/{roomId}", respond),)
 
 
-def handle_get_missing_events(*, withhold: Iterable[str] = ()) -> Handler:
+def handle_get_missing_events(*, withhold: Collection[str] = ()) -> Handler:
     """Answers POST /get_missing_events/{roomId} for hosted rooms, leaving out the events
-    in `withhold` (a gap the target has to close another way)."""
-    withheld = set(withhold)
-
+    in `withhold` (a gap the target has to close another way). `withhold` is read at each
+    request: a test may pass a set and empty it to give the events later."""
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
         room, body = _hosted(peer, params["roomId"]), request.json or {}
         events = room.missing_events(body.get("earliest_events", []),
                                      body.get("latest_events", []),
                                      limit=int(body.get("limit", 10)),
                                      min_depth=int(body.get("min_depth", 0)))
-        return {"events": [e for e in events if room.event_id(e) not in withheld]}
+        return {"events": [e for e in events if room.event_id(e) not in withhold]}
 
     return (Route("POST", FEDERATION_V1 + "/get_missing_events/{roomId}", respond),)
 
