@@ -9,14 +9,15 @@ binaries run through `runuser`.
 The cluster trades durability for speed (`fsync=off`): it only has to outlive the server
 processes under test, never the machine.
 
-    python -m tools.postgres_cluster -- COMMAND...
+    python -m tools.postgres_cluster [--export NAME]... -- COMMAND...
 
-runs COMMAND with MATRIX_REFERENCE_DATABASE set to the cluster's URL (the suite then
-gives each reference server it starts a fresh database there) and stops the cluster
-afterwards.
+runs COMMAND with the cluster's URL in MATRIX_TEST_POSTGRES_URL (the unit tests' PostgreSQL)
+or in the variables named, e.g. MATRIX_REFERENCE_DATABASE (the suite then gives each
+reference server it starts a fresh database there), and stops the cluster afterwards.
 """
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
@@ -29,6 +30,7 @@ from pathlib import Path
 
 _SEARCH = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin")
 UNPRIVILEGED_USER = "postgres"
+DEFAULT_EXPORT = "MATRIX_TEST_POSTGRES_URL"
 
 
 class ClusterUnavailable(Exception):
@@ -140,12 +142,17 @@ class ThrowawayCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
-    if not argv:
-        print("usage: python -m tools.postgres_cluster -- COMMAND...", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.postgres_cluster",
+        description="Run COMMAND with a throwaway PostgreSQL cluster on loopback.")
+    parser.add_argument("--export", action="append", metavar="NAME",
+                        help="environment variable to set to the cluster's URL (repeatable; "
+                             f"default {DEFAULT_EXPORT})")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no COMMAND given")
     try:
         cluster = ThrowawayCluster()
         cluster.__enter__()
@@ -154,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         print(f"postgres_cluster: PostgreSQL at {cluster.url}", file=sys.stderr, flush=True)
-        env = dict(os.environ, MATRIX_REFERENCE_DATABASE=cluster.url)
-        return subprocess.run(argv, env=env).returncode
+        env = dict(os.environ, **{name: cluster.url for name in args.export or [DEFAULT_EXPORT]})
+        return subprocess.run(command, env=env).returncode
     finally:
         cluster.stop()
 

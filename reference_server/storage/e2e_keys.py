@@ -71,7 +71,8 @@ class E2eKeyStore:
             "INSERT INTO e2e_fallback_keys (user_id, device_id, algorithm, key_id, json, used)"
             " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, device_id, algorithm) DO UPDATE"
             " SET key_id = excluded.key_id, json = excluded.json, used = 0"
-            " WHERE key_id != excluded.key_id OR json != excluded.json",
+            " WHERE e2e_fallback_keys.key_id != excluded.key_id"
+            " OR e2e_fallback_keys.json != excluded.json",
             (user_id, device_id, algorithm, key_id, json.dumps(key)))
 
     def use_fallback_key(self, user_id: UserId, device_id: DeviceId,
