@@ -19,6 +19,10 @@ ENV = "MATRIX_REFERENCE_DATABASE"
 _counter = itertools.count(1)
 
 
+class DatabaseSetupError(Exception):
+    """The database for a reference server could not be created; the message says why."""
+
+
 class FreshPostgresDatabase:
     """One database of its own on the PostgreSQL server at `admin_url`."""
 
@@ -34,15 +38,23 @@ class FreshPostgresDatabase:
             self._created = True
 
     def drop(self) -> None:
+        """Best effort: a database left behind on a dead server is not the test's failure."""
         if self._created:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             self._created = False
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            except DatabaseSetupError:
+                pass
 
     def _admin(self, statement: str) -> None:
         import psycopg  # only runs against PostgreSQL need the driver
 
-        with psycopg.connect(self._admin_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(statement)
+        try:
+            with psycopg.connect(self._admin_url, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(statement)
+        except psycopg.Error as error:
+            raise DatabaseSetupError(f"{statement.split(' ')[0]} DATABASE on {ENV}="
+                                     f"{self._admin_url} failed: {error}") from None
 
 
 def database_for_new_server() -> FreshPostgresDatabase | None:

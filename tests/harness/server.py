@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from tests.harness.federation_tls import PeerCA
-from tests.harness.reference_database import database_for_new_server
+from tests.harness.reference_database import DatabaseSetupError, database_for_new_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -144,7 +144,10 @@ class ReferenceServer:
         ca_line = f"ca_file = {json.dumps(str(ca_file))}\n" if ca_file else ""
         config_path.write_text(CONFIG + ca_line, encoding="utf-8")
         if self.database:
-            self.database.create()
+            try:
+                self.database.create()
+            except DatabaseSetupError as error:
+                raise ServerError(f"the reference server has no database: {error}") from None
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
         with self.stderr_path.open("wb") as stderr:
