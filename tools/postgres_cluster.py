@@ -6,8 +6,8 @@ authentication, and everything removed on stop. `initdb` refuses to run as root,
 root the cluster belongs to the `postgres` user (Debian's package creates it) and the
 binaries run through `runuser`.
 
-The cluster trades durability for speed (`fsync=off`): it only has to outlive the server
-processes under test, never the machine.
+The cluster trades durability for speed (`fsync=off`, `synchronous_commit=off`; not with
+`--durable`): it only has to outlive the server processes under test, never the machine.
 
     python -m tools.postgres_cluster [--export NAME]... -- COMMAND...
 
@@ -64,7 +64,8 @@ def _free_port() -> int:
 class ThrowawayCluster:
     """One cluster in its own temporary directory; `start()` returns its URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bin_dir = find_bin_dir()
         self.directory = Path(tempfile.mkdtemp(prefix="matrix-pg-"))
         self.data = self.directory / "data"
@@ -82,9 +83,9 @@ class ThrowawayCluster:
         for _ in range(3):  # a port picked free may be taken before the server binds it
             self.port = _free_port()
             options = (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-                       f" -c unix_socket_directories={self.directory} -c fsync=off"
-                       " -c synchronous_commit=off -c full_page_writes=off"
-                       " -c max_connections=200")
+                       f" -c unix_socket_directories={self.directory} -c max_connections=200")
+            if not self.durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"),
                           "-o", options, "-w", "-t", "60", "start")
@@ -148,13 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", action="append", metavar="NAME",
                         help="environment variable to set to the cluster's URL (repeatable; "
                              f"default {DEFAULT_EXPORT})")
+    parser.add_argument("--durable", action="store_true",
+                        help="keep fsync and synchronous_commit on (for benchmarks)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND...")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no COMMAND given")
     try:
-        cluster = ThrowawayCluster()
+        cluster = ThrowawayCluster(durable=args.durable)
         cluster.__enter__()
     except ClusterUnavailable as error:
         print(f"postgres_cluster: {error}", file=sys.stderr)
