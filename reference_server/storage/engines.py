@@ -12,7 +12,9 @@ here and nowhere else:
   (`COLLATE "C"`) as in SQLite, whatever the database's locale;
 - rows: PostgreSQL rows are read by column name or index, like `sqlite3.Row`;
 - a transaction starts with `BEGIN IMMEDIATE` (SQLite takes the write lock up front) or
-  `BEGIN`.
+  `BEGIN`;
+- PostgreSQL text cannot hold U+0000: a statement with such a parameter is refused as
+  M_INVALID_PARAM (SQLite stores it).
 
 Both run in autocommit mode outside `Database.transaction()`: every statement the server
 runs there is committed before it returns, so an acknowledged write survives kill -9.
@@ -25,6 +27,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from .. import errors
 
 
 class DatabaseUnavailable(Exception):
@@ -96,9 +100,18 @@ class PostgresEngine:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {redact(url)}: "
                                       f"{_first_line(error)}") from None
         self._conn.adapters.register_dumper(bool, _bool_dumper(psycopg))
+        self._data_error = psycopg.DataError
 
     def execute(self, sql: str, params: Sequence[Any]) -> Cursor:
-        return self._conn.execute(_placeholders(sql), params)
+        try:
+            return self._conn.execute(_placeholders(sql), params)
+        except self._data_error:
+            if any(isinstance(p, str) and "\x00" in p for p in params):
+                # PostgreSQL text cannot hold U+0000 (SQLite's can): refuse the input
+                # rather than fail with a 500. JSON columns are unaffected (json.dumps
+                # writes it as the escape \u0000).
+                raise errors.invalid_param("Text containing U+0000 cannot be stored.") from None
+            raise
 
     def schema_sql(self, statement: str) -> str:
         return _postgres_schema(statement)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from reference_server.errors import MatrixError
+
 from reference_server.storage.accounts import DeviceStore, UserStore
 from reference_server.storage.database import open_database
 from reference_server.storage.e2e_keys import E2eKeyStore
@@ -140,3 +142,16 @@ def test_deleted_row_counts_are_reported(db):
     keys.set_device_keys("@a:hs", "DEV", {"keys": {}})
     assert keys.delete_device("@a:hs", "DEV")
     assert not keys.delete_device("@a:hs", "DEV")
+
+
+def test_text_with_nul_is_refused_as_bad_input_where_it_cannot_be_stored(db):
+    devices = DeviceStore(db)
+    devices.upsert("@a:hs", "DEV", None)
+    if db.engine == "sqlite":
+        devices.set_display_name("@a:hs", "DEV", "a\x00b")
+        assert devices.get("@a:hs", "DEV").display_name == "a\x00b"
+        return
+    with pytest.raises(MatrixError) as refused, db.transaction():
+        devices.set_display_name("@a:hs", "DEV", "a\x00b")
+    assert (refused.value.status, refused.value.errcode) == (400, "M_INVALID_PARAM")
+    assert devices.get("@a:hs", "DEV").display_name is None, "the transaction rolled back"
