@@ -29,6 +29,8 @@ def _start_with(tmp_path, database: str) -> subprocess.CompletedProcess:
                  id="nothing-listening"),
     pytest.param("postgresql://u:secret@127.0.0.1:{port}/db", "u:***@127.0.0.1",
                  id="password-not-shown"),
+    pytest.param("postgresql://u@127.0.0.1:{port}/db?password=secret", "password=***",
+                 id="password-option-not-shown"),
     pytest.param("postgresql://u@127.0.0.1/db?sslmode=bogus", "PostgreSQL",
                  id="bad-option"),
 ])
