@@ -92,13 +92,14 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 
 @contextlib.contextmanager
-def reference_server(data_dir: Path):
+def reference_server(data_dir: Path, database: str | None = None):
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "config.toml"
     config.write_text("[rate_limits]\nenabled = false\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "reference_server", "--listen", "127.0.0.1:0",
-         "--data-dir", str(data_dir), "--config", str(config)],
+         "--data-dir", str(data_dir), "--config", str(config),
+         *(["--database", database] if database else [])],
         stdout=subprocess.PIPE, text=True)
     try:
         for line in process.stdout:
@@ -115,10 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--messages", type=int, default=50, help="messages per user")
     parser.add_argument("--synapse", action="store_true", help="also measure Synapse")
+    parser.add_argument("--database", help="the reference server's --database (default: "
+                        "SQLite in its scratch data dir); an empty PostgreSQL database URL")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        with reference_server(Path(scratch) / "ref") as (url, pid):
-            print(f"reference server {url}")
+        with reference_server(Path(scratch) / "ref", args.database) as (url, pid):
+            print(f"reference server {url} ({(args.database or 'sqlite').split(':')[0]})")
             run_workload(url, users=args.users, messages=args.messages)
             print(f"  peak RSS   {_peak_rss_mb(pid) or 0:.0f} MiB")
         if args.synapse:

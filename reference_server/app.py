@@ -93,7 +93,7 @@ from .services.uia import UserInteractiveAuth
 from .services.visibility import Visibility
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
-from .storage.database import Database
+from .storage.database import Database, DatabaseUnavailable, open_database
 from .storage.device_lists import DeviceListStore
 from .storage.e2e_keys import E2eKeyStore
 from .storage.to_device import ToDeviceStore
@@ -127,7 +127,10 @@ def _load_appservices(config: Config) -> list:
 
 def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_path)
+    try:
+        db = open_database(config.database_target)
+    except DatabaseUnavailable as error:
+        raise SystemExit(f"database: {error}") from None
     key = load_or_create_signing_key(config.data_dir)
     notifier = Notifier()
     server_name = config.server_name

@@ -37,15 +37,18 @@ class Config:
     password_memory_kib: int = 19456
 
     @property
-    def database_path(self) -> Path:
-        """The SQLite file: `sqlite:///path` (or a bare path) in --database, else the data dir."""
+    def database_target(self) -> Path | str:
+        """The SQLite file (`sqlite:///PATH`, a bare path, or by default in the data dir),
+        or the `postgresql://` URL as given."""
         if not self.database:
             return self.data_dir / "homeserver.db"
         if self.database.startswith("sqlite:///"):
             return Path(self.database[len("sqlite:///"):])
+        if self.database.startswith(("postgresql://", "postgres://")):
+            return self.database
         if "://" in self.database:
             raise SystemExit(f"unsupported database URL {self.database!r}: use sqlite:///PATH "
-                             "(PostgreSQL support is planned)")
+                             "or postgresql://USER@HOST:PORT/DBNAME")
         return Path(self.database)
 
 
@@ -59,7 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tls-cert", type=Path, help="certificate for --federation-listen")
     parser.add_argument("--tls-key", type=Path, help="private key for --federation-listen")
     parser.add_argument("--data-dir", type=Path, help="database, signing key, media (./data)")
-    parser.add_argument("--database", help="database URL (default: SQLite in the data dir)")
+    parser.add_argument("--database", help="sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME "
+                        "(default: SQLite in the data dir)")
     parser.add_argument("--config", type=Path, help="TOML file with everything else")
     return parser.parse_args(argv)
 

@@ -41,8 +41,8 @@ class UserStore:
                is_guest: bool = False, appservice_id: str | None = None) -> bool:
         """Create a user; False if the ID was already taken."""
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO users (user_id, password_hash, is_guest, appservice_id,"
-            " created_ts) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (user_id, password_hash, is_guest, appservice_id,"
+            " created_ts) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (user_id, password_hash, int(is_guest), appservice_id, now_ms),
         )
         return cursor.rowcount == 1

@@ -1,43 +1,57 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The SQLite connection, its schema migrations, and the one way to write: a transaction.
+"""The database connection, its schema migrations, and the one way to write: a transaction.
 
-SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the
-process being killed (only power loss could lose the last commits). Calls are
-synchronous and short; the server is single-threaded under trio, so a transaction that
-contains no `await` is atomic with respect to every other request.
+SQLite by default, PostgreSQL when asked (see engines.py for what differs). Calls are
+synchronous and short on one connection; the server is single-threaded under trio, so a
+transaction that contains no `await` is atomic with respect to every other request.
+Outside a transaction every statement commits on its own.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .engines import DatabaseUnavailable, Engine, PostgresEngine, SqliteEngine
 from .schema import MIGRATIONS
+
+__all__ = ["Database", "DatabaseUnavailable", "open_database"]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_database(target: Path | str) -> Database:
+    """A database from a SQLite path or a `postgresql://` URL; DatabaseUnavailable if
+    the URL is malformed or the server cannot be reached."""
+    if isinstance(target, str) and target.startswith(POSTGRES_SCHEMES):
+        return Database(PostgresEngine(target))
+    return Database(target)
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
+    def __init__(self, target: Path | str | Engine) -> None:
+        """`target`: a SQLite file (or ":memory:"), or an engine (see open_database)."""
+        self._engine: Engine = (SqliteEngine(target) if isinstance(target, (str, Path))
+                                else target)
         self._depth = 0
         self._migrate()
 
+    @property
+    def engine(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self._engine.name
+
     def _migrate(self) -> None:
-        self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._conn.execute("SELECT version FROM schema_version").fetchone()
-        current = row[0] if row else 0
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = self.scalar("SELECT version FROM schema_version") or 0
         for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
                 for statement in script.split(";"):
                     if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute("DELETE FROM schema_version")
-                self._conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                        self.execute(self._engine.schema_sql(statement))
+                self.execute("DELETE FROM schema_version")
+                self.execute("INSERT INTO schema_version VALUES (?)", (version,))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -49,38 +63,43 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._engine.execute(self._engine.begin, ())
         self._depth = 1
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._engine.execute("ROLLBACK", ())
             raise
         else:
-            self._conn.execute("COMMIT")
+            self._engine.execute("COMMIT", ())
         finally:
             self._depth = 0
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, params)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Runs one statement; the cursor tells `rowcount`."""
+        return self._engine.execute(sql, params)
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        return self._conn.execute(sql, params).fetchone()
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row (by name and by index), or None."""
+        cursor = self._engine.execute(sql, params)
+        row = cursor.fetchone()
+        cursor.close()  # a statement left open would hold SQLite's implicit transaction
+        return row
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, params).fetchall()
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._engine.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._conn.execute(sql, params).fetchone()
+        """The first column of the first row (also of `INSERT ... RETURNING`), or None."""
+        row = self.one(sql, params)
         return row[0] if row else None
 
     def next_stream_id(self) -> int:
         """The next position of the one stream that orders everything /sync reports."""
-        self._conn.execute("UPDATE stream_position SET position = position + 1")
-        return self.scalar("SELECT position FROM stream_position")
+        return self.scalar("UPDATE stream_position SET position = position + 1 RETURNING position")
 
     def current_stream_id(self) -> int:
         return self.scalar("SELECT position FROM stream_position")
 
     def close(self) -> None:
-        self._conn.close()
+        self._engine.close()

@@ -41,8 +41,8 @@ class E2eKeyStore:
     def add_one_time_key(self, user_id: UserId, device_id: DeviceId, algorithm: str,
                          key_id: str, key: JsonDict | str) -> None:
         self._db.execute(
-            "INSERT OR IGNORE INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id,"
-            " json) VALUES (?, ?, ?, ?, ?)", (user_id, device_id, algorithm, key_id,
+            "INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id,"
+            " json) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (user_id, device_id, algorithm, key_id,
                                               json.dumps(key)))
 
     def take_one_time_key(self, user_id: UserId, device_id: DeviceId,
@@ -71,7 +71,8 @@ class E2eKeyStore:
             "INSERT INTO e2e_fallback_keys (user_id, device_id, algorithm, key_id, json, used)"
             " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, device_id, algorithm) DO UPDATE"
             " SET key_id = excluded.key_id, json = excluded.json, used = 0"
-            " WHERE key_id != excluded.key_id OR json != excluded.json",
+            " WHERE e2e_fallback_keys.key_id != excluded.key_id"
+            " OR e2e_fallback_keys.json != excluded.json",
             (user_id, device_id, algorithm, key_id, json.dumps(key)))
 
     def use_fallback_key(self, user_id: UserId, device_id: DeviceId,
@@ -107,7 +108,8 @@ class E2eKeyStore:
                       signer_key_id: str, signature: str) -> None:
         self._db.execute(
             "INSERT INTO e2e_signatures (target_user, target_key_id, signer_user, signer_key_id,"
-            " signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target_user, target_key_id,"
+            " signer_user, signer_key_id) DO UPDATE SET"
             " signature = excluded.signature",
             (target_user, target_key_id, signer_user, signer_key_id, signature))
 

@@ -31,6 +31,8 @@ class InboundTransactionStore:
         with self._db.transaction():
             self._db.execute("DELETE FROM inbound_transactions WHERE received_ts < ?",
                              (now_ms - KEEP_MS,))
-            self._db.execute("INSERT OR REPLACE INTO inbound_transactions (origin, txn_id,"
-                             " response, received_ts) VALUES (?, ?, ?, ?)",
+            self._db.execute("INSERT INTO inbound_transactions (origin, txn_id, response,"
+                             " received_ts) VALUES (?, ?, ?, ?) ON CONFLICT (origin, txn_id)"
+                             " DO UPDATE SET response = excluded.response,"
+                             " received_ts = excluded.received_ts",
                              (origin, txn_id, json.dumps(answer), now_ms))

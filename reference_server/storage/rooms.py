@@ -33,8 +33,8 @@ class RoomStore:
                             public: bool) -> None:
         """Lists (or unlists) a room in an application service's network directory."""
         if public:
-            self._db.execute("INSERT OR IGNORE INTO appservice_room_list (service_id, "
-                             "network_id, room_id) VALUES (?, ?, ?)",
+            self._db.execute("INSERT INTO appservice_room_list (service_id, "
+                             "network_id, room_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                              (service_id, network_id, room_id))
         else:
             self._db.execute("DELETE FROM appservice_room_list WHERE service_id = ? AND "
@@ -55,7 +55,8 @@ class AliasStore:
 
     def create(self, alias: str, room_id: RoomId, creator: UserId) -> bool:
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO room_aliases (alias, room_id, creator) VALUES (?, ?, ?)",
+            "INSERT INTO room_aliases (alias, room_id, creator) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (alias, room_id, creator),
         )
         return cursor.rowcount == 1

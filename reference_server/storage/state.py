@@ -24,10 +24,9 @@ class StateStore:
     def create_group(self, room_id: RoomId, prev_group: int | None,
                      delta: StateMap) -> int:
         encoded = json.dumps([[t, k, e] for (t, k), e in delta.items()])
-        cursor = self._db.execute(
-            "INSERT INTO state_groups (room_id, prev_group, delta) VALUES (?, ?, ?)",
+        group = self._db.scalar(
+            "INSERT INTO state_groups (room_id, prev_group, delta) VALUES (?, ?, ?) RETURNING id",
             (room_id, prev_group, encoded))
-        group = cursor.lastrowid
         base = dict(self.group_state(prev_group)) if prev_group is not None else {}
         base.update(delta)
         self._remember(group, base)

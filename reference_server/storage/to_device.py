@@ -37,11 +37,11 @@ class ToDeviceStore:
 
     def first_use_of_txn(self, user_id: UserId, device_id: DeviceId, txn_key: str) -> bool:
         """Remembers a client transaction; False if it was already used."""
-        return self._db.execute("INSERT OR IGNORE INTO to_device_txns (user_id, device_id,"
-                                " txn_key) VALUES (?, ?, ?)",
+        return self._db.execute("INSERT INTO to_device_txns (user_id, device_id,"
+                                " txn_key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                 (user_id, device_id, txn_key)).rowcount == 1
 
     def first_receipt(self, origin: str, message_id: str) -> bool:
         """Remembers a federation message ID; False if it was already received."""
-        return self._db.execute("INSERT OR IGNORE INTO to_device_received (origin, message_id)"
-                                " VALUES (?, ?)", (origin, message_id)).rowcount == 1
+        return self._db.execute("INSERT INTO to_device_received (origin, message_id)"
+                                " VALUES (?, ?) ON CONFLICT DO NOTHING", (origin, message_id)).rowcount == 1

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from tests.harness.federation_tls import PeerCA
+from tests.harness.reference_database import DatabaseSetupError, database_for_new_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -103,12 +104,15 @@ class ReferenceServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stdout_tail: deque[str] = deque(maxlen=50)
+        self.database = database_for_new_server()  # None: SQLite in the data directory
 
     def command(self, config_path: Path) -> list[str]:
         command = [sys.executable, "-m", "reference_server", "--server-name", self.server_name,
                    "--listen", "127.0.0.1:0", "--federation-listen", self.federation_listen,
                    "--data-dir", str(self.directory / "data"),
                    "--config", str(config_path)]
+        if self.database:
+            command += ["--database", self.database.url]
         if self.tls_files:
             command += ["--tls-cert", str(self.tls_files[0]), "--tls-key", str(self.tls_files[1])]
         return command
@@ -139,6 +143,11 @@ class ReferenceServer:
         ca_file = self.ca.pem_path if self.ca else None
         ca_line = f"ca_file = {json.dumps(str(ca_file))}\n" if ca_file else ""
         config_path.write_text(CONFIG + ca_line, encoding="utf-8")
+        if self.database:
+            try:
+                self.database.create()
+            except DatabaseSetupError as error:
+                raise ServerError(f"the reference server has no database: {error}") from None
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
         with self.stderr_path.open("wb") as stderr:
@@ -244,6 +253,8 @@ class ReferenceServer:
                 process.wait()
         if process is not None and process.stdout is not None:
             process.stdout.close()
+        if self.database:
+            self.database.drop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

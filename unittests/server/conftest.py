@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A reference server run as a real process for the server's own end-to-end tests."""
+"""A reference server run as a real process for the server's own end-to-end tests, and
+the databases to run it (or its storage layer) on: SQLite, and PostgreSQL when one is
+available (MATRIX_TEST_POSTGRES_URL, or a throwaway cluster from the local binaries)."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.harness.reference_database import FreshPostgresDatabase
+from tools.postgres_cluster import ClusterUnavailable, ThrowawayCluster
+
+ENGINES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -56,3 +64,40 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     yield running
     if running.process.poll() is None:
         stop_server(running)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server to create test databases on, or a skip saying why
+    there is none (a failure instead when MATRIX_REQUIRE_POSTGRES=1, as in CI)."""
+    url = os.environ.get("MATRIX_TEST_POSTGRES_URL", "").strip()
+    if url:
+        yield url
+        return
+    try:
+        cluster = ThrowawayCluster()
+        url = cluster.start()
+    except ClusterUnavailable as error:
+        if "cluster" in locals():
+            cluster.stop()
+        if os.environ.get("MATRIX_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but unavailable: {error}")
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def database_target(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each engine: a SQLite path or a postgresql:// URL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "homeserver.db")
+        return
+    database = FreshPostgresDatabase(request.getfixturevalue("postgres_server"))
+    database.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Every write the server acknowledged survives kill -9 and a restart."""
+"""Every write the server acknowledged survives kill -9 and a restart, on each engine."""
 from __future__ import annotations
 
 import httpx
@@ -17,8 +17,8 @@ def _register(url: str, name: str) -> dict:
     return answer.json()
 
 
-def test_acknowledged_writes_survive_kill_9(tmp_path) -> None:
-    server = start_server(tmp_path)
+def test_acknowledged_writes_survive_kill_9(tmp_path, database_target) -> None:
+    server = start_server(tmp_path, "--database", database_target)
     try:
         session = _register(server.url, "durable")
         headers = {"Authorization": f"Bearer {session['access_token']}"}
@@ -30,7 +30,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path) -> None:
     finally:
         stop_server(server, crash=True)
 
-    restarted = start_server(tmp_path)
+    restarted = start_server(tmp_path, "--database", database_target)
     try:
         event = httpx.get(
             f"{restarted.url}/_matrix/client/v3/rooms/{room}/event/{sent.json()['event_id']}",
@@ -40,5 +40,8 @@ def test_acknowledged_writes_survive_kill_9(tmp_path) -> None:
         again = httpx.put(f"{restarted.url}/_matrix/client/v3/rooms/{room}/send/m.room.message/t1",
                           json={"msgtype": "m.text", "body": "keep me"}, headers=headers)
         assert again.json()["event_id"] == sent.json()["event_id"], "txn IDs must stay idempotent"
+        synced = httpx.get(f"{restarted.url}/_matrix/client/v3/sync", headers=headers)
+        timeline = synced.json()["rooms"]["join"][room]["timeline"]["events"]
+        assert sent.json()["event_id"] in [e["event_id"] for e in timeline]
     finally:
         stop_server(restarted)

@@ -10,7 +10,7 @@ from reference_server.errors import MatrixError
 from reference_server.services.device_lists import DeviceLists
 from reference_server.services.e2e_keys import E2eKeys
 from reference_server.services.notifier import Notifier
-from reference_server.storage.database import Database
+from reference_server.storage.database import open_database
 from reference_server.storage.device_lists import DeviceListStore
 from reference_server.storage.e2e_keys import E2eKeyStore
 from reference_server.storage.state import StateStore
@@ -19,8 +19,8 @@ USER, DEVICE = "@alice:hs.example", "DEV"
 
 
 @pytest.fixture
-def keys(tmp_path) -> E2eKeys:
-    db = Database(tmp_path / "homeserver.db")
+def keys(database_target) -> E2eKeys:
+    db = open_database(database_target)
     lists = DeviceLists(db=db, store=DeviceListStore(db), state=StateStore(db),
                         notifier=Notifier())
     return E2eKeys(db=db, store=E2eKeyStore(db), device_lists=lists,

@@ -12,7 +12,7 @@ import trio
 from reference_server.federation.pdu_checks import PduRejected
 from reference_server.handlers.federation.transactions import TransactionHandlers
 from reference_server.http.request import Request
-from reference_server.storage.database import Database
+from reference_server.storage.database import Database, open_database
 from reference_server.storage.inbound_transactions import KEEP_MS, InboundTransactionStore
 
 
@@ -56,12 +56,12 @@ def test_each_pdu_has_its_own_result() -> None:
     assert "not allowed" in answer["pdus"]["$bad"]["error"]
 
 
-def test_a_retry_is_answered_the_same_without_processing_again(tmp_path) -> None:
+def test_a_retry_is_answered_the_same_without_processing_again(database_target) -> None:
     remote = _Remote()
     pdus = [_pdu("$bad", "bad"), _pdu("$good", "good")]
-    first = _send(_handlers(Database(tmp_path / "db"), remote), "t1", pdus)
+    first = _send(_handlers(open_database(database_target), remote), "t1", pdus)
 
-    restarted = _handlers(Database(tmp_path / "db"), remote)
+    restarted = _handlers(open_database(database_target), remote)
     assert _send(restarted, "t1", pdus) == first
     assert remote.received == ["$bad", "$good"], "the retried transaction was processed again"
 
