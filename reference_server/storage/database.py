@@ -46,6 +46,8 @@ class Database:
         self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = self.scalar("SELECT version FROM schema_version") or 0
         for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            if isinstance(script, dict):
+                script = script[self._engine.name]
             with self.transaction():
                 for statement in script.split(";"):
                     if statement.strip():

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Schema migrations, in order. Never edit a released step; append a new one."""
+"""Schema migrations, in order. Never edit a released step; append a new one.
+
+A step is SQL both engines run (PostgreSQL gets its column types translated, see
+engines.py), or a mapping of engine name to SQL where they cannot share it.
+"""
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | dict[str, str]] = [
     # 1: accounts, rooms, events, state, ephemeral data
     """
     CREATE TABLE stream_position (position INTEGER NOT NULL);
@@ -285,15 +289,19 @@ MIGRATIONS: list[str] = [
     """,
     # 12: the DAG's edges, each event's prev_events, so an event is known to be a forward
     # extremity only while no timeline event we hold builds on it — also when its
-    # children arrived first. Filled here from the events already stored (prev_events
-    # are [id, hashes] pairs up to room version 2, plain IDs after).
+    # children arrived first.
     """
     CREATE TABLE event_edges (
         event_id TEXT NOT NULL,
         prev_event_id TEXT NOT NULL,
         PRIMARY KEY (event_id, prev_event_id)
     );
-    CREATE INDEX event_edges_prev ON event_edges (prev_event_id);
+    CREATE INDEX event_edges_prev ON event_edges (prev_event_id)
+    """,
+    # 13: the edges of the events stored before 12 (prev_events are [id, hashes] pairs up
+    # to room version 2, plain IDs after), in each engine's JSON functions
+    {
+        "sqlite": """
     INSERT OR IGNORE INTO event_edges (event_id, prev_event_id)
         SELECT event_id, prev_event_id FROM (
             SELECT events.event_id AS event_id,
@@ -302,4 +310,18 @@ MIGRATIONS: list[str] = [
             FROM events, json_each(events.json, '$.prev_events') AS prev
         ) WHERE typeof(prev_event_id) = 'text'
     """,
+        "postgresql": """
+    INSERT INTO event_edges (event_id, prev_event_id)
+        SELECT DISTINCT event_id, prev_event_id FROM (
+            SELECT events.event_id AS event_id,
+                   CASE jsonb_typeof(prev.value) WHEN 'array' THEN prev.value ->> 0
+                        ELSE prev.value #>> '{}' END AS prev_event_id
+            FROM events, jsonb_array_elements(
+                CASE jsonb_typeof(events.json::jsonb -> 'prev_events')
+                     WHEN 'array' THEN events.json::jsonb -> 'prev_events'
+                     ELSE '[]'::jsonb END) AS prev
+        ) AS edges WHERE prev_event_id IS NOT NULL
+        ON CONFLICT DO NOTHING
+    """,
+    },
 ]

@@ -78,6 +78,7 @@ def test_the_migration_fills_the_edges_of_events_stored_before_it(tmp_path) -> N
 def _migrate_up_to(path, count: int) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     for script in MIGRATIONS[:count]:
+        script = script["sqlite"] if isinstance(script, dict) else script
         for statement in script.split(";"):
             if statement.strip():
                 conn.execute(statement)
