@@ -8,7 +8,7 @@ Outside a transaction every statement commits on its own.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,13 @@ class Database:
         self._engine: Engine = (SqliteEngine(target) if isinstance(target, (str, Path))
                                 else target)
         self._depth = 0
+        self._rollback_listeners: list[Callable[[], None]] = []
         self._migrate()
+
+    def on_rollback(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after a transaction rolls back: caches filled inside it may
+        hold rows that no longer exist (and whose IDs SQLite hands out again)."""
+        self._rollback_listeners.append(listener)
 
     @property
     def engine(self) -> str:
@@ -71,6 +77,8 @@ class Database:
             yield
         except BaseException:
             self._engine.execute("ROLLBACK", ())
+            for listener in self._rollback_listeners:
+                listener()
             raise
         else:
             self._engine.execute("COMMIT", ())

@@ -31,6 +31,7 @@ class EventStore:
         self._db = db
         self._cache: OrderedDict[EventId, StoredEvent] = OrderedDict()
         self._cache_size = cache_size
+        db.on_rollback(self._cache.clear)
 
     def insert(self, event_id: EventId, pdu: JsonDict, *, room_id: RoomId, stream_ordering: int,
                state_group: int | None, txn: Transaction | None = None,

@@ -20,6 +20,7 @@ class StateStore:
         self._db = db
         self._cache: OrderedDict[int, StateMap] = OrderedDict()
         self._cache_size = cache_size
+        db.on_rollback(self._cache.clear)
 
     def create_group(self, room_id: RoomId, prev_group: int | None,
                      delta: StateMap) -> int:
