@@ -38,6 +38,22 @@ class JoinService:
         servers += [room_server, *self._inviting_servers(room_id, user_id)]
         return await self._remote.join(user_id, room_id, servers)
 
+    async def knock(self, user_id: UserId, room_id_or_alias: str, *, via: list[str],
+                    reason: str | None = None) -> RoomId:
+        """Knock here when this server is in the room, else through the servers the
+        client names, the alias's servers and the room ID's server part."""
+        servers = list(via)
+        if room_id_or_alias.startswith("#"):
+            room_id, alias_servers = await self._resolve_alias(room_id_or_alias)
+            servers += alias_servers
+        else:
+            room_id = room_id_or_alias
+        if self._is_resident(room_id):
+            return self._membership.knock(user_id, room_id, reason=reason)
+        _, _, room_server = room_id.partition(":")
+        return await self._remote.knock(user_id, room_id, [*servers, room_server],
+                                        reason=reason)
+
     async def leave(self, user_id: UserId, room_id: RoomId, *, reason: str | None = None) -> None:
         """Leave (or reject an invite to) a room; through the inviting server when this
         server is not in the room."""
@@ -48,8 +64,18 @@ class JoinService:
                                  reason=reason)
 
     def _inviting_servers(self, room_id: RoomId, user_id: UserId) -> list[str]:
+        """The servers to send a leave through when this server is not in the room: the
+        inviter's, or for a knock the servers of the room's stripped state senders."""
         invite = self._membership.pending_invite(room_id, user_id)
-        return [server_of(invite["sender"])] if invite else []
+        if invite is not None:
+            return [server_of(invite["sender"])]
+        knock = self._membership.pending_knock(room_id, user_id)
+        if knock is None:
+            return []
+        stripped = knock.get("unsigned", {}).get("knock_room_state") or []
+        senders = [e.get("sender", "") for e in stripped if isinstance(e, dict)]
+        return [s for s in dict.fromkeys(map(server_of, senders))
+                if s and s != self._server_name]
 
     async def _resolve_alias(self, alias: str) -> tuple[RoomId, list[str]]:
         server = server_of(alias)

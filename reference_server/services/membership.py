@@ -157,8 +157,16 @@ class MembershipService:
 
     def pending_invite(self, room_id: RoomId, user_id: UserId) -> JsonDict | None:
         """The invite event, when the user's current membership is an invite."""
+        return self._membership_event(room_id, user_id, "invite")
+
+    def pending_knock(self, room_id: RoomId, user_id: UserId) -> JsonDict | None:
+        """The knock event, when the user's current membership is a knock."""
+        return self._membership_event(room_id, user_id, "knock")
+
+    def _membership_event(self, room_id: RoomId, user_id: UserId,
+                          membership: str) -> JsonDict | None:
         found = self._events.state.membership(room_id, user_id)
-        if not found or found[0] != "invite":
+        if not found or found[0] != membership:
             return None
         stored = self._events.events.get(found[1])
         return stored.pdu if stored else None

@@ -76,6 +76,67 @@ class RemoteJoiner:
         raise errors.MatrixError(502, "M_UNKNOWN", "Could not reject the invite: "
                                  + "; ".join(failures))
 
+    async def knock(self, user_id: UserId, room_id: RoomId, servers: list[str], *,
+                    reason: str | None = None) -> RoomId:
+        """Knock on a room this server is not in: make_knock, then send_knock (v1).
+
+        Spec (server-server, knocking upon a room): the resident answers send_knock with
+        the room's stripped state, kept with the knock for the user's /sync `knock`
+        section (as an invite keeps its invite_room_state)."""
+        candidates = [s for s in dict.fromkeys(servers) if s and s != self._server_name]
+        if not candidates:
+            raise errors.not_found("No server to knock through: give `via`.")
+        failures = []
+        for server in candidates:
+            try:
+                return await self._knock_via(server, user_id, room_id, reason)
+            except FederationError as error:
+                failures.append(f"{server}: {error}")
+                if error.status in (400, 403, 404) and isinstance(error.body, dict) and \
+                        error.body.get("errcode"):
+                    raise errors.MatrixError(error.status, error.body["errcode"],
+                                             _remote_message(error, "The room refused the knock."))
+        raise errors.MatrixError(502, "M_UNKNOWN", "Could not knock through any server: "
+                                 + "; ".join(failures))
+
+    async def _knock_via(self, server: str, user_id: UserId, room_id: RoomId,
+                         reason: str | None) -> RoomId:
+        template = await self._client.request(
+            "GET", server, f"/_matrix/federation/v1/make_knock/{_q(room_id)}/{_q(user_id)}",
+            query={"ver": list(KNOWN_ROOM_VERSIONS)})
+        version = room_version(str(template.get("room_version", "")))
+        if version is None or not isinstance(template.get("event"), dict):
+            raise errors.MatrixError(502, "M_UNKNOWN", f"{server} sent an unusable template.")
+        event = dict(template["event"])
+        event.update(origin=self._server_name, origin_server_ts=now_ms())
+        event["content"] = {**self._profile(user_id), "membership": "knock",
+                            **({"reason": reason} if reason else {})}
+        event_id, pdu = finish_pdu(event, version, server_name=self._server_name, key=self._key)
+        answer = await self._client.request(
+            "PUT", server, f"/_matrix/federation/v1/send_knock/{_q(room_id)}/{_q(event_id)}",
+            body=pdu)
+        stripped = answer.get("knock_room_state") if isinstance(answer, dict) else None
+        self._record_membership(room_id, version, event_id, pdu, "knock",
+                                stripped if isinstance(stripped, list) else [])
+        return room_id
+
+    def _record_membership(self, room_id: RoomId, version: RoomVersion, event_id: str,
+                           pdu: JsonDict, membership: str, stripped: list) -> None:
+        """A membership of ours in a room this server is not in: the event as an outlier
+        (with the room's stripped state, for /sync) and the user's membership."""
+        stored = {**pdu, "unsigned": {**pdu.get("unsigned", {}), "knock_room_state": stripped}}
+        with self._db.transaction():
+            if self._rooms.version(room_id) is None:
+                self._rooms.create(room_id, version.identifier, None, now_ms=now_ms())
+            stream = self._db.next_stream_id()
+            if self._events.events.get(event_id) is None:
+                self._events.events.insert(event_id, stored, room_id=room_id,
+                                           stream_ordering=stream, state_group=None,
+                                           outlier=True)
+            self._events.state.set_membership(room_id, pdu["state_key"], membership, event_id,
+                                              stream)
+        self._events.notify()
+
     def _record_leave(self, room_id: RoomId, event_id: str, pdu: JsonDict) -> None:
         with self._db.transaction():
             stream = self._db.next_stream_id()

@@ -160,7 +160,11 @@ class SyncService:
             rooms["invite"][room_id] = {"invite_state": {"events": state}}
         elif membership == "knock" and changed:
             knock = self._events.events.get(event_id)
-            state = self._stripped_state(room_id) + [_stripped(knock.pdu)]
+            # A knock on another server's room keeps the stripped state it answered with.
+            remote_state = [_stripped(e) for e in
+                            knock.pdu.get("unsigned", {}).get("knock_room_state") or []
+                            if _is_state_event(e)]
+            state = (remote_state or self._stripped_state(room_id)) + [_stripped(knock.pdu)]
             rooms["knock"][room_id] = {"knock_state": {"events": state}}
         elif membership in ("leave", "ban"):
             include_leave = request.sync_filter.get("room", {}).get("include_leave", False)
@@ -270,6 +274,12 @@ class SyncService:
                            since: SyncToken | None) -> list[JsonDict]:
         changed = self._account_data.changed_since(request.user_id, since.stream if since else 0)
         return [{"type": t, "content": c} for t, c in changed.get(room_id, {}).items()]
+
+
+def _is_state_event(entry) -> bool:
+    """Whether another server's stripped-state entry has what a stripped event needs."""
+    return isinstance(entry, dict) and isinstance(entry.get("content"), dict) and all(
+        isinstance(entry.get(key), str) for key in ("type", "state_key", "sender"))
 
 
 def _stripped(pdu: JsonDict) -> JsonDict:

@@ -183,6 +183,45 @@ def handle_make_send_join(on_join: Callback | None = None) -> Handler:
     return handle_make_join() + handle_send_join(on_join)
 
 
+def handle_make_send_knock(on_knock: Callback | None = None) -> Handler:
+    """Both halves of knocking on rooms the peer hosts whose join rule allows it.
+
+    Spec: server-server-api/#knocking-upon-a-room (GET /make_knock, PUT /send_knock: the
+    answer holds the room's stripped state).
+    """
+    def make(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
+        room, user_id = _hosted(peer, params["roomId"]), params["userId"]
+        versions = request.query.get("ver", [])
+        if room.version.identifier not in versions:
+            raise Answer(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                         f"the room is version {room.version.identifier}, not one of {versions}",
+                         room_version=room.version.identifier)
+        if ":" not in user_id or server_of(user_id) != request.origin:
+            raise target_fault(f"{request.origin} asked to knock for {user_id}, who is not "
+                               "its user", "M_FORBIDDEN", 403)
+        if room.join_rule() not in ("knock", "knock_restricted"):
+            raise Answer(403, "M_FORBIDDEN", f"{room.room_id} does not allow knocking")
+        return {"room_version": room.version.identifier,
+                "event": room.make_join_template(user_id, "knock")}
+
+    def send(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
+        room, event = _hosted(peer, params["roomId"]), request.json or {}
+        origin = request.origin or ""
+        problems = room.join_problems(event, params["eventId"], origin, membership="knock")
+        problem = None if problems else _pdu_problem(peer, event, origin,
+                                                     room.version.identifier)
+        if problems or problem:
+            raise target_fault("the knock event is not acceptable: " +
+                               "; ".join(problems or [problem or ""]))
+        room.add(event)
+        if on_knock is not None:
+            on_knock(event)
+        return {"knock_room_state": room.stripped_state()}
+
+    return (Route("GET", FEDERATION_V1 + "/make_knock/{roomId}/{userId}", make),
+            Route("PUT", FEDERATION_V1 + "/send_knock/{roomId}/{eventId}", send))
+
+
 def handle_make_leave() -> Handler:
     """Answers make_leave for rooms the peer hosts, for users of the caller with a
     membership there to give up (an invite, typically).

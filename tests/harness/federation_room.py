@@ -326,6 +326,21 @@ class FakeRoom:
             problems.append(f"its room_id is {event.get('room_id')!r}, not {self.room_id}")
         return problems
 
+    def stripped_state(self) -> list[JsonDict]:
+        """The room's state a knocking or invited user may preview: the create event in
+        full (v1.16), the other kinds stripped (client-server-api/#stripped-state)."""
+        state = self.state_map()
+        previews = []
+        for event_type in ("m.room.create", "m.room.join_rules", "m.room.name",
+                           "m.room.canonical_alias", "m.room.avatar", "m.room.encryption"):
+            event_id = state.get((event_type, ""))
+            if event_id is None:
+                continue
+            event = self.events[event_id]
+            previews.append(dict(event) if event_type == "m.room.create" else {
+                key: event[key] for key in ("type", "state_key", "sender", "content")})
+        return previews
+
     def accept_join(self, event: JsonDict) -> JsonDict:
         """Countersigns and adds a join; returns the `send_join` answer (v2)."""
         signed = countersign(event, self.server_name, self.key, self.version)

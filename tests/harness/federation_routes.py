@@ -112,6 +112,8 @@ HINTS: list[tuple[str, str, str]] = [
     ("PUT", FEDERATION_V2 + "/send_join/{roomId}/{eventId}", "handle_send_join()"),
     ("PUT", FEDERATION_V2 + "/invite/{roomId}/{eventId}", "handle_invite(on_invite=...)"),
     ("GET", FEDERATION_V1 + "/make_leave/{roomId}/{userId}", "handle_make_leave()"),
+    ("GET", FEDERATION_V1 + "/make_knock/{roomId}/{userId}", "handle_make_send_knock()"),
+    ("PUT", FEDERATION_V1 + "/send_knock/{roomId}/{eventId}", "handle_make_send_knock()"),
     ("PUT", FEDERATION_V2 + "/send_leave/{roomId}/{eventId}", "handle_send_leave()"),
     ("GET", FEDERATION_V1 + "/query/directory", "handle_query_directory({alias: room_id})"),
     ("GET", FEDERATION_V1 + "/state/{roomId}", "handle_state()"),

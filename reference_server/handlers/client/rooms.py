@@ -49,8 +49,9 @@ class RoomHandlers:
         return {"room_id": room_id}
 
     async def knock_room(self, request: Request) -> JsonDict:
-        room_id = self._membership.knock(request.user.user_id, request.path["roomIdOrAlias"],
-                                         reason=request.body.get("reason"))
+        via = request.query.get("via") or request.query.get("server_name") or []
+        room_id = await self._joins.knock(request.user.user_id, request.path["roomIdOrAlias"],
+                                          via=via, reason=request.body.get("reason"))
         return {"room_id": room_id}
 
     async def invite_user(self, request: Request) -> JsonDict:
