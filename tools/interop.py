@@ -7,10 +7,11 @@
 Each server hosts the room in turn: a user of the other server joins it by alias, both
 users talk (each message must arrive through /sync), device keys are queried and one-time
 keys claimed across, the host invites a third user across and they accept, profiles are
-looked up across, and the visitors leave; finally the host sets a server ACL denying the
-visitor's server, whose next join must then fail. Server names are `localhost:<TLS port>`
-for the reference server and `127.0.0.1:<TLS port>` for the other (ACLs match names
-without the port, so the two need different hosts); TLS is not verified (test networks).
+looked up across, the visitors leave, and a knock crosses; finally the host sets a server
+ACL denying the visitor's server, whose next join must then fail. Server names are
+`localhost:<TLS port>` for the reference server and `127.0.0.1:<TLS port>` for the other
+(ACLs match names without the port, so the two need different hosts); TLS is not
+verified (test networks).
 """
 from __future__ import annotations
 
@@ -174,6 +175,7 @@ def host_and_visit(host: Server, visitor: Server, http: httpx.Client) -> list[st
             e.get("state_key") == visiting.user_id and
             e.get("content", {}).get("membership") == "leave" for e in _timeline(b, room)))
     steps.append("leaves crossed")
+    steps.append(_knock_crosses(owner, User(visitor, http)))
     steps.append(_acl_shuts_out(owner, room, alias, visitor, http))
     return steps
 
@@ -204,6 +206,23 @@ def _device_keys_cross(owner: User, guest: User) -> str:
             raise InteropError(f"{asking.server.label}: /keys/claim for {other.user_id} "
                                f"answered {claimed}")
     return "device keys were queried and one-time keys claimed both ways"
+
+
+def _knock_crosses(owner: User, knocker: User) -> str:
+    """A user of the visiting server knocks on a knock-only room of the host.
+
+    Spec (server-server, knocking upon a room): make_knock then send_knock; the room's
+    members see the knock membership.
+    """
+    room = owner.call("POST", "/createRoom", "create a knock-only room", json={
+        "room_version": "10", "initial_state": [{"type": "m.room.join_rules", "state_key": "",
+                                                 "content": {"join_rule": "knock"}}]})["room_id"]
+    knocker.call("POST", f"/knock/{quote(room)}?via={owner.server.server_name}",
+                 "knock across", json={"reason": "interop"})
+    owner.wait_for("the knock", lambda b: any(
+        e.get("state_key") == knocker.user_id and
+        e.get("content", {}).get("membership") == "knock" for e in _timeline(b, room)))
+    return "a knock crossed"
 
 
 def _acl_shuts_out(owner: User, room: str, alias: str, visitor: Server,
