@@ -24,11 +24,11 @@ if [ "${MATRIX_SKIP_POSTGRES:-0}" != "1" ]; then
   have_postgres || { echo "run-tests: PostgreSQL binaries not found (install postgresql," \
                           "or set MATRIX_SKIP_POSTGRES=1)" >&2; exit 1; }
   .venv/bin/python -m tools.postgres_cluster --export MATRIX_TEST_POSTGRES_URL -- \
-    env MATRIX_REQUIRE_POSTGRES=1 .venv/bin/python -m pytest -n auto -q -p no:cacheprovider
+    env MATRIX_REQUIRE_POSTGRES=1 .venv/bin/python -m pytest -n auto -q -p no:cacheprovider --optional
   .venv/bin/python -m tools.postgres_cluster --export MATRIX_REFERENCE_DATABASE -- \
-    .venv/bin/python -m pytest -n auto -q -p no:cacheprovider tests
+    .venv/bin/python -m pytest -n auto -q -p no:cacheprovider --optional tests
 else
-  .venv/bin/python -m pytest -n auto -q -p no:cacheprovider
+  .venv/bin/python -m pytest -n auto -q -p no:cacheprovider --optional
 fi
 if [ "${MATRIX_SKIP_SYNAPSE:-0}" != "1" ]; then
   .venv/bin/matrix-conformance --synapse --skip-reference --areas client_server,appservice,federation -n 2 \

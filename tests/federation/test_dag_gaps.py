@@ -8,10 +8,14 @@ Spec: server-server-api/#backfilling-and-retrieving-missing-events — a server 
 events of the graph may use /get_missing_events to acquire them; #retrieving-events —
 when a gap cannot be filled that way, /state_ids (/state) and /event give the state of
 the room at the missing event. Using the state at a gap is optional (a server may
-instead refuse a pushed event whose gap /get_missing_events does not fill), so the suite
-does not require it; the reference server's use of it is covered by its unit tests.
+instead refuse a pushed event whose gap /get_missing_events does not fill): that test is
+marked `optional`.
 """
 from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
 
 from tests.harness.checks import timeline_has, without
 from tests.harness.federation_handlers import handle_event, handle_get_missing_events, \
@@ -43,6 +47,40 @@ def test_missing_prev_events_are_fetched_and_shown_in_order(hs, fake_homeserver)
     shown = [e.get("event_id") for e in scene.alice.messages(scene.room, limit=20)["chunk"]]
     assert b_id in shown and c_id in shown and shown.index(c_id) < shown.index(b_id), (
         f"/messages (newest first) should show C {c_id} after B {b_id}: {shown}")
+
+
+@pytest.mark.optional
+def test_a_gap_not_filled_by_get_missing_events_is_closed_with_the_state_at_it(
+        hs, fake_homeserver):
+    """With B withheld, the target gets the state at B and accepts C, which needs it.
+
+    B is the join of a new peer user dave, and C is dave's message: C is allowed only in
+    a state that holds B, so the target must learn the state at the gap to accept it.
+    Optional: a server may instead refuse C.
+
+    Spec: server-server-api/#retrieving-events — a server missing an event or
+    information about the room that backfilling does not give may get the state at
+    an event (/state_ids, /state) and the events themselves (/event);
+    #checks-performed-on-receipt-of-a-pdu — C then passes the auth rules on the state
+    before it (dave joined).
+    """
+    scene = peer_in_room(hs, fake_homeserver)
+    dave = scene.peer.user_id("dave")
+    b = scene.remote.join(dave)
+    b_id = scene.remote.event_id(b)
+    scene.peer.allow(handle_get_missing_events(withhold=[b_id]), handle_state_ids(),
+                     handle_state(), handle_event())
+    c = scene.remote.message("C, after a join the target never got", sender=dave)
+    c_id = scene.remote.event_id(c)
+
+    answer = scene.federation.send_transaction([c])
+
+    assert "error" not in answer["pdus"].get(c_id, {}), answer
+    scene.alice.sync_until(timeline_has(scene.room, c_id))
+    asked = [unquote(target) for endpoint in ("state_ids", "state")
+             for target in scene.peer.requests_to("GET", endpoint)]
+    assert any(b_id in target for target in asked), (
+        f"the target never asked for the state at the missing {b_id}: {scene.peer.requests}")
 
 
 def test_a_rejected_event_at_a_gap_does_not_count_in_the_state_after_it(hs, fake_homeserver):

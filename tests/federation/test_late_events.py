@@ -10,16 +10,22 @@ later: pushed in a transaction, or given by /get_missing_events before another e
 Spec: server-server-api/#pdus — a server populates prev_events with the events of the
 room for which it has not yet seen a child; #checks-performed-on-receipt-of-a-pdu —
 every PDU received is checked and, once accepted, relayed to clients like any other;
-#backfilling-and-retrieving-missing-events, #retrieving-events.
+#backfilling-and-retrieving-missing-events, #retrieving-events. Optional: closing a gap
+with the state at it is allowed, not required (a server may refuse C instead).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from tests.harness.checks import timeline_has
 from tests.harness.federation_handlers import handle_event, handle_get_missing_events, \
     handle_state, handle_state_ids
 from tests.harness.federation_scenes import PeerInRoom, peer_in_room
+
+
+pytestmark = pytest.mark.optional
 
 
 @dataclass(frozen=True)

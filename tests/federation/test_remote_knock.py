@@ -10,6 +10,8 @@ Spec: server-server-api/#knocking-upon-a-room; client-server-api/
 """
 from __future__ import annotations
 
+import pytest
+
 from tests.harness.assertions import expect_ok
 from tests.harness.checks import expect_error
 from tests.harness.federation_handlers import handle_keys, handle_make_send_knock, \
@@ -78,12 +80,16 @@ def test_a_remote_room_refusing_the_knock_gives_the_client_403(hs, fake_homeserv
     expect_error(_knock(alice, room.room_id, peer.server_name), 403, "M_FORBIDDEN")
 
 
+@pytest.mark.optional
 def test_a_remote_knock_can_be_withdrawn_by_leaving(hs, fake_homeserver):
     """Leaving a room one knocked on remotely sends the leave to the resident.
 
-    Spec: client-server-api/#post_matrixclientv3roomsroomidleave — leaving also
-    retracts a knock; server-server-api/#leaving-rooms-rejecting-invites — a server not
-    in the room leaves through make_leave/send_leave with a resident.
+    Optional: servers "can retract knocks over federation by leaving the room".
+
+    Spec: server-server-api/#knocking-upon-a-room; client-server-api/
+    #post_matrixclientv3roomsroomidleave — leaving also retracts a knock;
+    server-server-api/#leaving-rooms-rejecting-invites — a server not in the room
+    leaves through make_leave/send_leave with a resident.
     """
     peer = fake_homeserver(handle_keys(), handle_make_send_knock(), handle_make_send_leave())
     room = peer.create_room("12", join_rule="knock")

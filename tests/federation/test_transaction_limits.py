@@ -5,11 +5,15 @@ A peer user has joined a local user's room; the peer sends transactions of the l
 allowed size, and larger ones.
 
 Spec: server-server-api/#transactions — transactions are limited in size: at most 50
-PDUs and 100 EDUs (the `pdus` and `edus` arrays "must not include" more).
+PDUs and 100 EDUs (the `pdus` and `edus` arrays "must not include" more). That binds
+the sender; refusing a larger transaction is the receiver's choice, so those tests are
+marked `optional`.
 """
 from __future__ import annotations
 
 import time
+
+import pytest
 
 from tests.harness.assertions import expect_error
 from tests.harness.checks import timeline_has, typing_in
@@ -49,6 +53,7 @@ def test_a_transaction_of_50_pdus_and_100_edus_is_processed_whole(hs, fake_homes
     scene.alice.sync_until(timeline_has(scene.room, ids[-1]), typing_in(scene.room, [scene.bob]))
 
 
+@pytest.mark.optional
 def test_a_transaction_of_more_than_50_pdus_is_refused(hs, fake_homeserver):
     """51 PDUs make a transaction the target answers with 400.
 
@@ -60,6 +65,7 @@ def test_a_transaction_of_more_than_50_pdus_is_refused(hs, fake_homeserver):
     expect_error(put_transaction(scene, messages(scene, 51), []), 400)
 
 
+@pytest.mark.optional
 def test_a_transaction_of_more_than_100_edus_is_refused(hs, fake_homeserver):
     """101 EDUs make a transaction the target answers with 400.
 

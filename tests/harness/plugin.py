@@ -72,6 +72,7 @@ MARKERS = [
     "federation: needs the target's federation API",
     "appservice: needs the suite's application service registered on the target",
     "slow: takes more than a few seconds",
+    "optional: checks behaviour the spec allows but does not require (runs with --optional)",
 ]
 # Where the controller tells xdist workers about the server it started for them.
 LOG_ENV = "MATRIX_REFERENCE_SERVER_LOG"
@@ -91,6 +92,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default = os.environ.get(env) or ("open" if flag == "--registration" else None)
         group.addoption(flag, dest=_dest(flag), metavar=metavar, default=default,
                         help=f"{text} [env: {env}]")
+    group.addoption("--optional", action="store_true",
+                    default=os.environ.get("MATRIX_OPTIONAL", "") not in ("", "0"),
+                    help="also run tests of behaviour the spec allows but does not require "
+                         "(marked `optional`; a failure there is no deviation) "
+                         "[env: MATRIX_OPTIONAL=1]")
 
 
 class Harness:
@@ -430,6 +436,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skips a test whose markers ask for what the target does not advertise."""
     harness = item.config.stash[HARNESS]
     markers = list(item.iter_markers())
+    if item.get_closest_marker("optional") and not item.config.option.optional:
+        pytest.skip("checks behaviour the spec allows but does not require: give --optional "
+                    "to run it")
     if item.get_closest_marker("appservice") and not harness.may_have_appservice():
         pytest.skip("needs the suite's application service on the target: give "
                     "--appservice-registration FILE (the registration the target has loaded)")
