@@ -228,7 +228,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                    for member in state.joined_members(room_id))
 
     remote_keys = RemoteKeys(db=db, store=device_list_store, device_lists=device_lists,
-                             client=federation, is_tracked=shares_room_with_a_local_user)
+                             client=federation, is_tracked=shares_room_with_a_local_user,
+                             is_local=accounts.is_local, joined_members=state.joined_members)
     key_queries = KeyQueries(keys=e2e_keys, cross_signing=cross_signing,
                              is_local=accounts.is_local, user_exists=accounts.exists,
                              remote=remote_keys)
@@ -269,6 +270,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               rooms_of=joined_rooms)
     presence.on_change(pusher.presence)
     room_events.push_events_to(pusher)
+    room_events.push_events_to(remote_keys)  # forgets device lists it stops being sent
     typing.on_change(lambda room_id, _user, _typing: pusher.typing(
         room_id, typing.typing_users(room_id)))
     receipts.on_receipt(pusher.receipt)

@@ -69,7 +69,8 @@ class RoomEvents:
         self._notifier.notify()
 
     def push_events_to(self, pusher: EventPusher) -> None:
-        """Let application services receive every event stored here, local or remote."""
+        """Let `pusher` see every event stored here, local or remote, inside the event's
+        transaction (application services; the remote device-list cache)."""
         self._pushers.append(pusher)
 
     def _queue_pushes(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> list:

@@ -7,7 +7,8 @@ The device list of a user who shares a room with one of our users is fetched who
 (`/user/devices`) and cached with its `stream_id`. An update whose `prev_id` names the
 cached version is applied; any other (a missed update) drops the cache, so the next
 query fetches the list again. Users sharing no room with ours are not followed by their
-server's EDUs, so their keys are asked for afresh (`/user/keys/query`) every time.
+server's EDUs, so their keys are asked for afresh (`/user/keys/query`) every time, and
+the cached list of a user who stops sharing rooms with ours is forgotten.
 
 Spec: server-server-api/#device-management, #end-to-end-encryption.
 """
@@ -22,7 +23,7 @@ from ..federation.client import FederationClient, FederationError
 from ..protocol.events import server_of
 from ..storage.database import Database
 from ..storage.device_lists import DeviceListStore
-from ..types import DeviceId, JsonDict, UserId
+from ..types import DeviceId, EventId, JsonDict, RoomId, UserId
 from .device_lists import DeviceLists
 from .key_queries import SECTIONS
 
@@ -31,12 +32,16 @@ FEDERATION = "/_matrix/federation/v1"
 
 class RemoteKeys:
     def __init__(self, *, db: Database, store: DeviceListStore, device_lists: DeviceLists,
-                 client: FederationClient, is_tracked: Callable[[UserId], bool]) -> None:
+                 client: FederationClient, is_tracked: Callable[[UserId], bool],
+                 is_local: Callable[[UserId], bool],
+                 joined_members: Callable[[RoomId], list[UserId]]) -> None:
         self._db = db
         self._store = store
         self._device_lists = device_lists
         self._client = client
         self._is_tracked = is_tracked  # shares a room with one of our users
+        self._is_local = is_local
+        self._joined_members = joined_members
 
     # queries ----------------------------------------------------------------------------
     async def query(self, wanted: dict[UserId, list[DeviceId]], answer: JsonDict, *,
@@ -140,6 +145,28 @@ class RemoteKeys:
                 device["device_display_name"] = content["device_display_name"]
             devices[device_id] = device
         self._store.set_remote_list(user_id, stream_id, listing)
+
+    # tracking ends: an event hook (RoomEvents.push_events_to) -----------------------------
+
+    def queue_event(self, room_id: RoomId, event_id: EventId, pdu: JsonDict) -> set[str]:
+        """A membership change that leaves a remote user sharing no room with our users
+        ends their server's updates to us: the cached list is forgotten, so a query after
+        they share a room again fetches it afresh. Called inside the event's transaction,
+        after the membership is recorded."""
+        if pdu.get("type") != "m.room.member" or \
+                (pdu.get("content") or {}).get("membership") == "join":
+            return set()
+        state_key = pdu.get("state_key", "")
+        candidates = {state_key} | (set(self._joined_members(room_id))
+                                    if self._is_local(state_key) else set())
+        for user_id in candidates:
+            if not self._is_local(user_id) and self._store.remote_list(user_id) is not None \
+                    and not self._is_tracked(user_id):
+                self._store.forget_remote_list(user_id)
+        return set()
+
+    def flush(self, targets: set[str]) -> None:
+        """Nothing is ever queued for delivery (see queue_event)."""
 
     def signing_key_update(self, origin: str, content: JsonDict) -> None:
         """`m.signing_key_update`: the user's new master and/or self-signing key."""

@@ -315,3 +315,36 @@ def test_new_cross_signing_keys_reach_a_peer_sharing_a_room(hs, fake_homeserver)
     update = scene.peer.wait_until(both_keys, what="m.signing_key_update with both keys")
     assert update.get("master_key") == cross.key("master"), update
     assert update.get("self_signing_key") == cross.key("self_signing"), update
+
+
+def test_a_peer_user_who_left_and_came_back_is_queried_afresh(hs, fake_homeserver):
+    """Keys of a user who stopped sharing rooms and shares one again are current.
+
+    While bob shares no room with the target's users his server sends no updates about
+    him, so a device he added meanwhile must still show in the next query.
+
+    Spec: server-server-api/#device-management — servers send m.device_list_update only
+    to servers sharing a room with the user, so a server that stopped sharing one has to
+    resynchronise its copy; client-server-api/#post_matrixclientv3keysquery — the
+    answer holds the user's current devices.
+    """
+    keys = PeerKeys()
+    scene = peer_in_room(hs, fake_homeserver, initial_state=[ENCRYPTION])
+    scene.peer.allow(handle_user_keys(keys))
+    keys.add_device(scene.bob, "BOBLAPTOP")
+    assert set(query_keys(scene.alice, {scene.bob: []})["device_keys"][scene.bob]) == \
+        {"BOBLAPTOP"}
+    leave = scene.remote.send_state("m.room.member", {"membership": "leave"}, scene.bob,
+                                    sender=scene.bob)
+    scene.federation.send_transaction([leave])
+    scene.alice.sync_until(state_has(scene.room, "m.room.member", scene.bob,
+                                     lambda e: e["content"]["membership"] == "leave"))
+
+    keys.add_device(scene.bob, "BOBPHONE")  # no update: the peer shares no room with us
+    rejoin = scene.remote.join(scene.bob)
+    scene.federation.send_transaction([rejoin])
+    scene.alice.sync_until(state_has(scene.room, "m.room.member", scene.bob,
+                                     lambda e: e["content"]["membership"] == "join"))
+
+    after = query_keys(scene.alice, {scene.bob: []})
+    assert set(after["device_keys"][scene.bob]) == {"BOBLAPTOP", "BOBPHONE"}, after
