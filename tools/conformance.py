@@ -369,9 +369,17 @@ def start_managed_synapse(stack: contextlib.ExitStack, out: Path, expectations: 
     # The suite's application service: Synapse loads the registration, the suite serves it.
     registration = data_dir / "appservice.yaml"
     write_registration(registration, url=f"http://127.0.0.1:{free_port()}")
+    # The fake peers' CA, made now so Synapse can verify their certificates; the suite
+    # finds it through the same environment variable.
+    from tests.harness.federation_tls import PeerCA
+    from tests.harness.plugin import PEER_CA_ENV
+
+    peer_ca = PeerCA.open(os.environ.get(PEER_CA_ENV) or out / "peer-ca")
+    os.environ[PEER_CA_ENV] = str(peer_ca.directory)
     print("starting Synapse (first use installs it into .venv-synapse/) ...", flush=True)
     handle = stack.enter_context(start_synapse(data_dir / "synapse",
-                                               appservice_files=[registration]))
+                                               appservice_files=[registration],
+                                               peer_ca=peer_ca.pem_path))
     return Target("synapse", "synapse", handle.client_url, None, expectations,
                   ("--appservice-registration", str(registration),
                    "--federation-url", handle.federation_url))

@@ -164,8 +164,10 @@ def build_config(
     federation_port: int,
     appservice_files: Sequence[Path],
     secret_values: dict[str, str],
+    peer_ca: Path | None = None,
 ) -> dict[str, Any]:
-    """The homeserver.yaml for a loopback Synapse serving the suite."""
+    """The homeserver.yaml for a loopback Synapse serving the suite (`peer_ca`: the CA of
+    the suite's fake peers, whose certificates Synapse then verifies)."""
     listener = {"bind_addresses": [HOST], "type": "http", "x_forwarded": False}
     return {
         "server_name": f"{HOST}:{federation_port}",
@@ -190,7 +192,8 @@ def build_config(
         # The spec serves the public room list without auth; Synapse needs telling.
         "allow_public_rooms_without_auth": True,
         "allow_public_rooms_over_federation": True,
-        "federation_verify_certificates": False,
+        "federation_verify_certificates": peer_ca is not None,
+        **({"federation_custom_ca_list": [str(peer_ca.resolve())]} if peer_ca else {}),
         "federation_ip_range_blacklist": [],
         # All of loopback: a second server of two-server tests may be on 127.0.0.2.
         "ip_range_whitelist": ["127.0.0.0/8", "::1"],
@@ -264,6 +267,7 @@ def prepare_data_dir(
     client_port: int = 0,
     federation_port: int = 0,
     appservice_files: Iterable[Path] = (),
+    peer_ca: Path | None = None,
 ) -> tuple[Layout, dict[str, Any]]:
     """Write keys, certificate and config into `data_dir`; return its layout and config."""
     layout = Layout.of(data_dir)
@@ -276,6 +280,7 @@ def prepare_data_dir(
         federation_port=state["federation_port"],
         appservice_files=list(appservice_files),
         secret_values={k: v for k, v in state.items() if k != "federation_port"},
+        peer_ca=peer_ca,
     )
     layout.config.write_text(yaml.safe_dump(config, sort_keys=False))
     layout.log_config.write_text(yaml.safe_dump(build_log_config(layout), sort_keys=False))
@@ -367,6 +372,7 @@ def start_synapse(
     federation_port: int = 0,
     synapse_python: Path | str | None = None,
     timeout: float = 120.0,
+    peer_ca: Path | None = None,
 ) -> SynapseHandle:
     """Configure and start Synapse for the suite; return once its client API answers.
 
@@ -379,6 +385,7 @@ def start_synapse(
         client_port=client_port,
         federation_port=federation_port,
         appservice_files=[Path(f) for f in appservice_files],
+        peer_ca=peer_ca,
     )
     client, federation = (listener["port"] for listener in config["listeners"])
     command = [str(python), "-m", "synapse.app.homeserver", "--config-path", str(layout.config)]

@@ -65,7 +65,7 @@ def test_listeners_are_plain_client_and_tls_federation_on_loopback(config):
         pytest.param("room_list_publication_rules", [{"action": "allow"}], id="publish-rooms"),
         pytest.param("allow_public_rooms_without_auth", True, id="public-rooms-no-auth"),
         pytest.param("allow_public_rooms_over_federation", True, id="public-rooms-federation"),
-        pytest.param("federation_verify_certificates", False, id="no-tls-verification"),
+        pytest.param("federation_verify_certificates", False, id="no-tls-verification-by-default"),
         pytest.param("federation_ip_range_blacklist", [], id="federate-over-loopback"),
         pytest.param("ip_range_whitelist", ["127.0.0.0/8", "::1"], id="loopback-allowed"),
         pytest.param("federation", {"max_long_retry_delay": "2s", "max_short_retry_delay": "1s",
@@ -83,6 +83,15 @@ def test_listeners_are_plain_client_and_tls_federation_on_loopback(config):
 def test_config_sets_what_the_suite_needs(config, key, value):
     """Each setting the suite relies on has the value it needs."""
     assert config[key] == value
+
+
+def test_given_the_peers_ca_synapse_verifies_federation_certificates(tmp_path):
+    """With the fake peers' CA, Synapse checks their certificates against it (and only it)."""
+    ca = tmp_path / "ca.pem"
+    config = build_config(Layout.of(tmp_path), client_port=8008, federation_port=8448,
+                          appservice_files=[], secret_values=SECRETS, peer_ca=ca)
+    assert config["federation_verify_certificates"] is True
+    assert config["federation_custom_ca_list"] == [str(ca.resolve())]
 
 
 def test_database_media_and_logs_live_in_the_data_dir(config, tmp_path):
