@@ -49,6 +49,36 @@ class FederationClient:
                       query: dict[str, Any] | None = None, body: Any = None,
                       signed: bool = True, timeout: float = 30) -> Any:
         """Send one request and return its JSON answer; FederationError on any failure."""
+        response = await self._send(method, destination, path, query=query, body=body,
+                                    signed=signed, timeout=timeout)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            raise FederationError(f"{destination} answered {response.status_code}",
+                                  status=response.status_code, body=answer)
+        return answer
+
+    async def request_bytes(self, method: str, destination: str, path: str, *,
+                            query: dict[str, Any] | None = None,
+                            timeout: float = 30) -> tuple[str, bytes]:
+        """Send one signed request whose answer is not JSON (media); its Content-Type and
+        bytes. FederationError on any failure, with the error body when it is JSON."""
+        response = await self._send(method, destination, path, query=query, body=None,
+                                    signed=True, timeout=timeout)
+        if response.status_code >= 400:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            raise FederationError(f"{destination} answered {response.status_code}",
+                                  status=response.status_code, body=answer)
+        return response.headers.get("content-type", ""), response.content
+
+    async def _send(self, method: str, destination: str, path: str, *,
+                    query: dict[str, Any] | None, body: Any, signed: bool,
+                    timeout: float) -> httpx.Response:
         target = await self._resolve(destination)
         uri = path + ("?" + urlencode(query, doseq=True) if query else "")
         headers = {"Host": target.host_header}
@@ -65,14 +95,7 @@ class FederationClient:
                 extensions={"sni_hostname": target.tls_name})
         except httpx.HTTPError as error:
             raise FederationError(f"{destination} unreachable: {error}") from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if response.status_code >= 400:
-            raise FederationError(f"{destination} answered {response.status_code}",
-                                  status=response.status_code, body=answer)
-        return answer
+        return response
 
     async def _resolve(self, server_name: str) -> Destination:
         cached = self._destinations.get(server_name)

@@ -324,4 +324,19 @@ MIGRATIONS: list[str | dict[str, str]] = [
         ON CONFLICT DO NOTHING
     """,
     },
+    # 14: the content repository: one row per media, local uploads and cached remote
+    # media alike; the bytes are files under the data dir, named by `file_name`
+    """
+    CREATE TABLE media (
+        server_name TEXT NOT NULL,
+        media_id TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        upload_name TEXT,
+        size INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        uploader TEXT,
+        created_ts INTEGER NOT NULL,
+        PRIMARY KEY (server_name, media_id)
+    )
+    """,
 ]

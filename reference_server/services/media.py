@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The content repository: uploads, downloads, and fetching other servers' media.
+
+Local media is stored under a random URL-safe ID; media named by another server's
+`mxc://` URI is fetched from that server over federation (a signed GET answered in
+`multipart/mixed`) and cached like a local file.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from email.message import Message
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .. import errors
+from ..federation.client import FederationClient, FederationError
+from ..protocol import multipart
+from ..storage.media import MediaFiles, MediaRecord, MediaStore
+
+DEFAULT_TYPE = "application/octet-stream"
+REMOTE_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Media:
+    content_type: str
+    upload_name: str | None
+    data: bytes
+
+
+class MediaRepository:
+    def __init__(self, *, store: MediaStore, files: MediaFiles, server_name: str,
+                 max_upload_bytes: int, federation: FederationClient,
+                 clock: Callable[[], int]) -> None:
+        self._store = store
+        self._files = files
+        self._server_name = server_name
+        self.max_upload_bytes = max_upload_bytes
+        self._federation = federation
+        self._clock = clock
+
+    def upload(self, uploader: str, data: bytes, content_type: str | None,
+               upload_name: str | None) -> str:
+        """Stores an upload; its `mxc://` URI."""
+        if len(data) > self.max_upload_bytes:
+            raise errors.too_large(f"The file is larger than {self.max_upload_bytes} bytes.")
+        media_id = secrets.token_urlsafe(18)
+        self._save(self._server_name, media_id, data, content_type, upload_name, uploader)
+        return f"mxc://{self._server_name}/{media_id}"
+
+    def local(self, media_id: str) -> Media:
+        """Media uploaded here; 404 M_NOT_FOUND when there is none."""
+        media = self._cached(self._server_name, media_id)
+        if media is None:
+            raise errors.not_found("Unknown media.")
+        return media
+
+    async def download(self, server_name: str, media_id: str) -> Media:
+        """Any media: local, cached, or fetched now from its server."""
+        if server_name == self._server_name:
+            return self.local(media_id)
+        media = self._cached(server_name, media_id)
+        if media is None:
+            media = await self._fetch(server_name, media_id)
+            self._save(server_name, media_id, media.data, media.content_type,
+                       media.upload_name, None)
+        return media
+
+    def _cached(self, server_name: str, media_id: str) -> Media | None:
+        record = self._store.get(server_name, media_id)
+        if record is None:
+            return None
+        data = self._files.read(record.file_name)
+        if data is None:
+            return None
+        return Media(record.content_type, record.upload_name, data)
+
+    def _save(self, server_name: str, media_id: str, data: bytes, content_type: str | None,
+              upload_name: str | None, uploader: str | None) -> None:
+        # Durable before the row names it; local media under its own ID.
+        file_name = self._files.write(data, media_id if server_name == self._server_name
+                                      else None)
+        record = MediaRecord(server_name, media_id, content_type or DEFAULT_TYPE, upload_name,
+                             len(data), file_name)
+        self._store.add(record, uploader=uploader, now_ms=self._clock())
+
+    async def _fetch(self, server_name: str, media_id: str) -> Media:
+        path = f"/_matrix/federation/v1/media/download/{quote(media_id, safe='')}"
+        try:
+            content_type, body = await self._federation.request_bytes(
+                "GET", server_name, path, query={"timeout_ms": int(REMOTE_TIMEOUT_S * 1000)},
+                timeout=REMOTE_TIMEOUT_S + 5)
+        except FederationError as error:
+            raise _remote_error(server_name, error) from None
+        if len(body) > self.max_upload_bytes:
+            raise errors.MatrixError(502, "M_TOO_LARGE", "The remote media is too large.")
+        try:
+            return _media_part(multipart.decode(content_type, body))
+        except ValueError as problem:
+            raise errors.MatrixError(502, "M_UNKNOWN",
+                                     f"{server_name} sent unreadable media: {problem}") from None
+
+
+def _remote_error(server_name: str, error: FederationError) -> errors.MatrixError:
+    code = error.body.get("errcode") if isinstance(error.body, dict) else None
+    if error.status == 404:
+        return errors.not_found(f"{server_name} has no such media.")
+    if error.status == 504 and code == "M_NOT_YET_UPLOADED":
+        return errors.MatrixError(504, code, "The media has not been uploaded yet.")
+    return errors.MatrixError(502, "M_UNKNOWN", f"Could not fetch the media: {error}")
+
+
+def _media_part(parts: list[multipart.Part]) -> Media:
+    """The media in a federation download answer: metadata JSON, then the bytes."""
+    if len(parts) != 2:
+        raise ValueError(f"{len(parts)} parts, not 2")
+    json.loads(parts[0].body or b"{}")
+    media = parts[1]
+    if "location" in media.headers:
+        raise ValueError("redirects (Location) are not followed")
+    return Media(media.headers.get("content-type", DEFAULT_TYPE),
+                 _disposition_name(media.headers.get("content-disposition", "")), media.body)
+
+
+def _disposition_name(header: str) -> str | None:
+    message = Message()
+    message["content-disposition"] = header
+    name = message.get_filename()
+    return name or None
+
+
+# The types the spec lists as safe to serve with `Content-Disposition: inline`.
+INLINE_TYPES = frozenset({
+    "text/css", "text/plain", "text/csv", "application/json", "application/ld+json",
+    "image/jpeg", "image/gif", "image/png", "image/apng", "image/webp", "image/avif",
+    "video/mp4", "video/webm", "video/ogg", "video/quicktime", "audio/mp4", "audio/webm",
+    "audio/aac", "audio/mpeg", "audio/ogg", "audio/wave", "audio/wav", "audio/x-wav",
+    "audio/x-pn-wav", "audio/flac", "audio/x-flac",
+})
+# The policy the spec recommends for served media, so a browser runs nothing in it.
+CONTENT_SECURITY_POLICY = ("sandbox; default-src 'none'; script-src 'none'; plugin-types "
+                           "application/pdf; style-src 'unsafe-inline'; object-src 'self';")
+
+
+def disposition(content_type: str, file_name: str | None) -> str:
+    """`inline` for the safe types, `attachment` otherwise, with the file name if any."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    value = "inline" if kind in INLINE_TYPES else "attachment"
+    if not file_name:
+        return value
+    if file_name.isascii() and file_name.isprintable():
+        escaped = file_name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{value}; filename="{escaped}"'
+    return f"{value}; filename*=utf-8''{quote(file_name, safe='')}"
+
+
+def download_headers(media: Media, file_name: str | None) -> dict[str, str]:
+    """The headers of a media answer to a client."""
+    return {
+        "Content-Type": media.content_type,
+        "Content-Disposition": disposition(media.content_type, file_name),
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }

@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The content repository: upload, authenticated download, configuration.
+
+Spec: client-server-api/#content-repository (v1.11 authenticated media).
+"""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.harness.assertions import expect_error, expect_ok
+from tests.harness.media import CLIENT_V1, MEDIA_V3, disposition, download, parse_mxc, upload
+
+# Small enough that the test may send a file just over the limit.
+LARGEST_LIMIT_TESTED = 16 * 1024 * 1024
+
+
+def _payload() -> bytes:
+    return b"\x00\xffbinary\r\n\r\n--not-a-boundary" + secrets.token_bytes(64)
+
+
+def test_upload_then_download_gives_back_the_same_bytes_and_type(hs):
+    """What a user uploads downloads byte for byte, with the type it was uploaded as.
+
+    Spec: client-server-api/#post_matrixmediav3upload (answers the `content_uri`),
+    #get_matrixclientv1mediadownloadservernamemediaid — the server MUST return a
+    Content-Type that is the upload's (or reasonably close).
+    """
+    alice = hs.register()
+    data = _payload()
+    uri = upload(alice, data, "application/x-conformance")
+
+    response = download(alice, uri)
+
+    assert response.status_code == 200, response.text
+    assert response.content == data
+    assert response.headers["content-type"].split(";")[0] == "application/x-conformance"
+
+
+def test_the_content_uri_names_the_uploading_server(hs):
+    """The answer's `mxc://` URI has the server's name as authority and a URL-safe ID.
+
+    Spec: client-server-api/#matrix-content-mxc-uris — `mxc://<server-name>/<media-id>`,
+    the media ID made of `A-Z a-z 0-9 _ -`.
+    """
+    alice = hs.register()
+    server, _ = parse_mxc(upload(alice, b"hello", "text/plain"))
+    assert server == alice.user_id.split(":", 1)[1]
+
+
+def test_another_user_downloads_the_media(hs):
+    """Media is not private to its uploader: any user of the server can download it.
+
+    Spec: client-server-api/#get_matrixclientv1mediadownloadservernamemediaid.
+    """
+    alice, bob = hs.register(), hs.register()
+    uri = upload(alice, b"shared bytes", "text/plain")
+
+    response = download(bob, uri)
+
+    assert response.status_code == 200 and response.content == b"shared bytes"
+
+
+@pytest.mark.parametrize("content_type, expected", [
+    pytest.param("image/png", "inline", id="safe-type-inline"),
+    pytest.param("text/html", "attachment", id="html-attachment"),
+    pytest.param("application/javascript", "attachment", id="script-attachment"),
+])
+def test_content_disposition_is_inline_only_for_safe_types(hs, content_type, expected):
+    """Content-Disposition carries the upload's filename; `inline` only for safe types.
+
+    Spec: #get_matrixclientv1mediadownloadservernamemediaid — Content-Disposition is
+    required, MUST be `inline` or `attachment`, MUST contain the upload's `filename`;
+    and client-server-api/#serving-inline-content — servers SHOULD only serve the listed
+    types inline (the test holds a server to `attachment` for types off the list, which
+    is where the risk lies; `inline` for a listed type is what the spec recommends).
+    """
+    alice = hs.register()
+    uri = upload(alice, b"<script>alert(1)</script>", content_type, filename="page.bin")
+
+    response = download(alice, uri)
+
+    assert response.status_code == 200, response.text
+    kind, name = disposition(response)
+    assert name == "page.bin", response.headers.get("content-disposition")
+    if expected == "attachment":
+        assert kind == "attachment", response.headers.get("content-disposition")
+    else:
+        assert kind in ("inline", "attachment"), response.headers.get("content-disposition")
+
+
+def test_download_without_filename_gives_none(hs):
+    """Media uploaded without a filename downloads with no filename in Content-Disposition.
+
+    Spec: #get_matrixclientv1mediadownloadservernamemediaid — otherwise `filename` is
+    excluded from the header.
+    """
+    alice = hs.register()
+    response = download(alice, upload(alice, b"nameless", "text/plain"))
+    assert response.status_code == 200
+    assert disposition(response)[1] is None, response.headers.get("content-disposition")
+
+
+def test_download_under_another_name_uses_that_name(hs):
+    """The `{fileName}` download names the file as the caller asks, non-ASCII too.
+
+    Spec: #get_matrixclientv1mediadownloadservernamemediaidfilename — replaces the file
+    name with the one provided by the caller.
+    """
+    alice = hs.register()
+    data = _payload()
+    uri = upload(alice, data, "application/octet-stream", filename="original.bin")
+
+    response = download(alice, uri, file_name="résumé final.bin")
+
+    assert response.status_code == 200 and response.content == data
+    assert disposition(response) == ("attachment", "résumé final.bin"), \
+        response.headers.get("content-disposition")
+
+
+def test_config_reports_a_positive_upload_limit(hs):
+    """The configuration, when it states `m.upload.size`, states a positive number of bytes.
+
+    Spec: client-server-api/#get_matrixclientv1mediaconfig (all fields optional).
+    """
+    alice = hs.register()
+    config = expect_ok(alice.do("GET", ["media", "config"], prefix=CLIENT_V1), "media config")
+    if "m.upload.size" in config:
+        assert config["m.upload.size"] > 0, config
+
+
+def test_unknown_media_is_not_found(hs):
+    """Downloading a media ID the server never issued answers 404 M_NOT_FOUND.
+
+    Spec: client-server-api/#content-repository — unknown media is `M_NOT_FOUND` (404).
+    """
+    alice = hs.register()
+    server = alice.user_id.split(":", 1)[1]
+    response = download(alice, f"mxc://{server}/neverUploaded{secrets.token_hex(6)}")
+    expect_error(response, 404, "M_NOT_FOUND")
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(["media", "config"], id="config"),
+    pytest.param(["media", "download", "example.org", "someMedia"], id="download"),
+    pytest.param(["media", "download", "example.org", "someMedia", "x.txt"], id="named"),
+])
+def test_authenticated_media_endpoints_need_a_token(hs, path):
+    """The v1.11 media endpoints refuse a request with no access token: 401 M_MISSING_TOKEN.
+
+    Spec: client-server-api/#content-repository — the authenticated endpoints require
+    an access token (`accessTokenBearer`); client-server-api/#using-access-tokens.
+    """
+    anonymous = hs.client()
+    expect_error(anonymous.do("GET", path, prefix=CLIENT_V1, auth=False), 401,
+                 "M_MISSING_TOKEN")
+
+
+def test_upload_needs_a_token(hs):
+    """An upload without an access token is refused with 401 M_MISSING_TOKEN.
+
+    Spec: client-server-api/#post_matrixmediav3upload (requires authentication).
+    """
+    response = hs.client().do("POST", ["upload"], prefix=MEDIA_V3, content=b"x",
+                              headers={"Content-Type": "text/plain"}, auth=False)
+    expect_error(response, 401, "M_MISSING_TOKEN")
+
+
+def test_upload_larger_than_the_limit_is_refused(hs):
+    """A file larger than `m.upload.size` is refused with 413 M_TOO_LARGE.
+
+    Spec: client-server-api/#post_matrixmediav3upload — 413 M_TOO_LARGE when the content
+    is too large for the server; the limit is the one the config endpoint states.
+    """
+    alice = hs.register()
+    config = expect_ok(alice.do("GET", ["media", "config"], prefix=CLIENT_V1), "media config")
+    limit = config.get("m.upload.size")
+    if not isinstance(limit, int) or limit > LARGEST_LIMIT_TESTED:
+        pytest.skip(f"the server states no upload limit at most {LARGEST_LIMIT_TESTED} bytes "
+                    f"(m.upload.size = {limit!r}); sending that much is not a fair test")
+    response = alice.do("POST", ["upload"], prefix=MEDIA_V3, content=b"\0" * (limit + 1),
+                        headers={"Content-Type": "application/octet-stream"})
+    expect_error(response, 413, "M_TOO_LARGE")

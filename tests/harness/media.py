@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The content repository from the suite's side: uploads and downloads by a client, the
+`multipart/mixed` answers of federation downloads, and a fake peer that hosts media.
+
+Spec: client-server-api/#content-repository, server-server-api/#content-repository.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+import httpx
+
+from tests.harness.assertions import expect_ok
+from tests.harness.federation_routes import FEDERATION_V1, Answer, RawAnswer, Request, Route
+
+if TYPE_CHECKING:
+    from tests.harness.client import Client
+    from tests.harness.federation_server import FakeHomeserver
+
+MEDIA_V3 = "/_matrix/media/v3"
+CLIENT_V1 = "/_matrix/client/v1"
+_BOUNDARY = re.compile(r"""boundary=(?:"([^"]+)"|([^;\s]+))""", re.IGNORECASE)
+
+
+# -- client side -------------------------------------------------------------------------
+
+def upload(client: Client, data: bytes, content_type: str = "application/octet-stream",
+           filename: str | None = None) -> str:
+    """Uploads `data` (strict); the `mxc://` URI."""
+    response = client.do("POST", ["upload"], prefix=MEDIA_V3, content=data,
+                         headers={"Content-Type": content_type},
+                         params={"filename": filename})
+    return expect_ok(response, "upload a file")["content_uri"]
+
+
+def parse_mxc(uri: str) -> tuple[str, str]:
+    """`mxc://server/id` → (server, id); fails the test for anything else."""
+    match = re.fullmatch(r"mxc://([^/]+)/([A-Za-z0-9_-]+)", uri)
+    assert match, f"not an mxc:// URI with a valid media ID: {uri!r}"
+    return match.group(1), match.group(2)
+
+
+def download(client: Client, uri: str, file_name: str | None = None,
+             auth: bool = True) -> httpx.Response:
+    """GET the authenticated download of `uri` (optionally under `file_name`), raw."""
+    server, media_id = parse_mxc(uri)
+    path = ["media", "download", server, media_id] + ([file_name] if file_name else [])
+    return client.do("GET", path, prefix=CLIENT_V1, auth=auth)
+
+
+def disposition(response: httpx.Response) -> tuple[str, str | None]:
+    """The `Content-Disposition` type (`inline`/`attachment`) and file name, if any."""
+    header = response.headers.get("content-disposition", "")
+    kind = header.split(";", 1)[0].strip().lower()
+    star = re.search(r"filename\*\s*=\s*[^']*'[^']*'([^;]+)", header)
+    if star:
+        return kind, unquote(star.group(1).strip())
+    plain = re.search(r'filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))', header)
+    if plain:
+        return kind, re.sub(r"\\(.)", r"\1", plain.group(1)) if plain.group(1) is not None \
+            else plain.group(2)
+    return kind, None
+
+
+# -- multipart/mixed ---------------------------------------------------------------------
+
+@dataclass
+class Part:
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+
+
+def encode_multipart(parts: list[Part]) -> tuple[str, bytes]:
+    """The Content-Type and body of a `multipart/mixed` message holding `parts`."""
+    boundary = "b" + secrets.token_hex(12)
+    out = b""
+    for part in parts:
+        out += f"--{boundary}\r\n".encode()
+        out += "".join(f"{k}: {v}\r\n" for k, v in part.headers.items()).encode("latin-1")
+        out += b"\r\n" + part.body + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/mixed; boundary={boundary}", out
+
+
+def decode_multipart(content_type: str, body: bytes) -> list[Part]:
+    """The parts of a `multipart/*` body (RFC 2046); AssertionError when it is not one."""
+    found = _BOUNDARY.search(content_type)
+    assert content_type.lower().startswith("multipart/") and found, \
+        f"not a multipart answer: Content-Type {content_type!r}"
+    delimiter = b"\r\n--" + (found.group(1) or found.group(2)).encode("latin-1")
+    sections = (b"\r\n" + body).split(delimiter)
+    parts = []
+    for section in sections[1:]:
+        if section.startswith(b"--"):
+            return parts
+        line_end = section.find(b"\r\n")
+        section = section[line_end + 2:]  # after the delimiter line (transport padding)
+        head, _, content = (b"", b"", section[2:]) if section.startswith(b"\r\n") \
+            else section.partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        parts.append(Part(headers, content))
+    raise AssertionError("the multipart body has no closing delimiter")
+
+
+# -- a peer hosting media ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PeerMedia:
+    data: bytes
+    content_type: str = "application/octet-stream"
+    filename: str | None = None
+
+
+def handle_media(media: Mapping[str, PeerMedia]) -> tuple[Route, ...]:
+    """Serves the peer's media by ID over federation, as two-part `multipart/mixed`
+    answers (metadata, then the bytes); unknown IDs answer 404 M_NOT_FOUND.
+
+    Spec: server-server-api/#get_matrixfederationv1mediadownloadmediaid.
+    """
+    def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
+        found = media.get(params["mediaId"])
+        if found is None:
+            raise Answer(404, "M_NOT_FOUND", "no such media on this peer")
+        headers = {"Content-Type": found.content_type}
+        if found.filename:
+            headers["Content-Disposition"] = f"attachment; filename*=utf-8''" \
+                                             f"{quote(found.filename, safe='')}"
+        content_type, body = encode_multipart([
+            Part({"Content-Type": "application/json"}, b"{}"), Part(headers, found.data)])
+        return RawAnswer(content_type, body)
+
+    return (Route("GET", FEDERATION_V1 + "/media/download/{mediaId}", respond),)
