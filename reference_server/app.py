@@ -28,7 +28,7 @@ from .handlers.client.openid import OpenIdHandlers
 from .handlers.client.media import MediaHandlers
 from .handlers.federation.media import FederationMediaHandlers
 from .services.media import MediaRepository
-from .storage.media import MediaFiles, MediaStore
+from .storage.media import MediaFiles, MediaStore, PendingMediaStore
 from .handlers.client.events_by_time import EventByTimeHandlers
 from .federation.timestamp_client import RemoteTimestamps
 from .services.events_by_time import EventsByTime
@@ -225,7 +225,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         server_name=server_name, key=key, verify_tls=config.federation_verify_tls,
         ca_file=config.federation_ca_file,
         allow_private_addresses=config.federation_allow_private_addresses)
-    media = MediaRepository(store=MediaStore(db), files=MediaFiles(config.data_dir / "media"),
+    media = MediaRepository(store=MediaStore(db), pending=PendingMediaStore(db), files=MediaFiles(config.data_dir / "media"),
                             server_name=server_name, max_upload_bytes=config.max_upload_bytes,
                             federation=federation, clock=now_ms)
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)

@@ -14,13 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import trio
+
 from .. import errors
 from ..federation.client import FederationClient, FederationError
 from ..protocol import multipart
-from ..storage.media import MediaFiles, MediaRecord, MediaStore
+from ..storage.media import MediaFiles, MediaRecord, MediaStore, PendingMediaStore
 
 DEFAULT_TYPE = "application/octet-stream"
 REMOTE_TIMEOUT_S = 20.0
+UNUSED_LIFETIME_MS = 24 * 60 * 60 * 1000  # how long a created media ID waits for content
+MAX_PENDING_PER_USER = 50
+MAX_WAIT_MS = 60_000  # the cap on a download's `timeout_ms`
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,12 @@ class Media:
 
 
 class MediaRepository:
-    def __init__(self, *, store: MediaStore, files: MediaFiles, server_name: str,
-                 max_upload_bytes: int, federation: FederationClient,
+    def __init__(self, *, store: MediaStore, pending: PendingMediaStore, files: MediaFiles,
+                 server_name: str, max_upload_bytes: int, federation: FederationClient,
                  clock: Callable[[], int]) -> None:
         self._store = store
+        self._pending = pending
+        self._arrived: dict[str, trio.Event] = {}  # media ID → set when its content lands
         self._files = files
         self._server_name = server_name
         self.max_upload_bytes = max_upload_bytes
@@ -44,29 +51,75 @@ class MediaRepository:
     def upload(self, uploader: str, data: bytes, content_type: str | None,
                upload_name: str | None) -> str:
         """Stores an upload; its `mxc://` URI."""
-        if len(data) > self.max_upload_bytes:
-            raise errors.too_large(f"The file is larger than {self.max_upload_bytes} bytes.")
+        self._check_size(data)
         media_id = secrets.token_urlsafe(18)
         self._save(self._server_name, media_id, data, content_type, upload_name, uploader)
         return f"mxc://{self._server_name}/{media_id}"
 
-    def local(self, media_id: str) -> Media:
-        """Media uploaded here; 404 M_NOT_FOUND when there is none."""
+    def create(self, creator: str) -> dict:
+        """Reserves a media ID for a later upload by `creator`."""
+        now = self._clock()
+        if self._pending.count_for(creator, now_ms=now) >= MAX_PENDING_PER_USER:
+            raise errors.limit_exceeded(60_000)
+        media_id = secrets.token_urlsafe(18)
+        expires = now + UNUSED_LIFETIME_MS
+        self._pending.add(media_id, creator, expires_ts=expires)
+        return {"content_uri": f"mxc://{self._server_name}/{media_id}",
+                "unused_expires_at": expires}
+
+    def upload_to(self, uploader: str, server_name: str, media_id: str, data: bytes,
+                  content_type: str | None, upload_name: str | None) -> None:
+        """Stores the content of a media ID reserved with `create`."""
+        if server_name == self._server_name and self._store.get(server_name, media_id):
+            raise errors.MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA",
+                                     "This media already has content.")
+        creator = (self._pending.creator(media_id, now_ms=self._clock())
+                   if server_name == self._server_name else None)
+        if creator is None:
+            raise errors.not_found("Unknown or expired media ID.")
+        if creator != uploader:
+            raise errors.forbidden("Another user created this media ID.")
+        self._check_size(data)
+        self._save(server_name, media_id, data, content_type, upload_name, uploader)
+        self._pending.remove(media_id)
+        arrived = self._arrived.pop(media_id, None)
+        if arrived is not None:
+            arrived.set()
+
+    async def local(self, media_id: str, timeout_ms: int = 0) -> Media:
+        """Media uploaded here; 404 M_NOT_FOUND when there is none, 504 M_NOT_YET_UPLOADED
+        when it was created but its content did not arrive within `timeout_ms`."""
+        media = self._cached(self._server_name, media_id)
+        if media is not None:
+            return media
+        if self._pending.creator(media_id, now_ms=self._clock()) is None:
+            raise errors.not_found("Unknown media.")
+        arrived = self._arrived.setdefault(media_id, trio.Event())
+        with trio.move_on_after(min(max(timeout_ms, 0), MAX_WAIT_MS) / 1000):
+            await arrived.wait()
         media = self._cached(self._server_name, media_id)
         if media is None:
-            raise errors.not_found("Unknown media.")
+            raise errors.MatrixError(504, "M_NOT_YET_UPLOADED",
+                                     "The media has not been uploaded yet.")
         return media
 
-    async def download(self, server_name: str, media_id: str) -> Media:
+    async def download(self, server_name: str, media_id: str, timeout_ms: int = 0) -> Media:
         """Any media: local, cached, or fetched now from its server."""
         if server_name == self._server_name:
-            return self.local(media_id)
+            return await self.local(media_id, timeout_ms)
         media = self._cached(server_name, media_id)
         if media is None:
             media = await self._fetch(server_name, media_id)
-            self._save(server_name, media_id, media.data, media.content_type,
-                       media.upload_name, None)
+            try:
+                self._save(server_name, media_id, media.data, media.content_type,
+                           media.upload_name, None)
+            except errors.MatrixError:
+                pass  # a concurrent download cached it first: same media
         return media
+
+    def _check_size(self, data: bytes) -> None:
+        if len(data) > self.max_upload_bytes:
+            raise errors.too_large(f"The file is larger than {self.max_upload_bytes} bytes.")
 
     def _cached(self, server_name: str, media_id: str) -> Media | None:
         record = self._store.get(server_name, media_id)
@@ -79,12 +132,15 @@ class MediaRepository:
 
     def _save(self, server_name: str, media_id: str, data: bytes, content_type: str | None,
               upload_name: str | None, uploader: str | None) -> None:
+        """Stores the bytes, then the row; 409 if the URI got content meanwhile."""
         # Durable before the row names it; local media under its own ID.
         file_name = self._files.write(data, media_id if server_name == self._server_name
                                       else None)
         record = MediaRecord(server_name, media_id, content_type or DEFAULT_TYPE, upload_name,
                              len(data), file_name)
-        self._store.add(record, uploader=uploader, now_ms=self._clock())
+        if not self._store.add(record, uploader=uploader, now_ms=self._clock()):
+            raise errors.MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA",
+                                     "This media already has content.")
 
     async def _fetch(self, server_name: str, media_id: str) -> Media:
         path = f"/_matrix/federation/v1/media/download/{quote(media_id, safe='')}"

@@ -60,13 +60,15 @@ class MediaStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, record: MediaRecord, *, uploader: str | None, now_ms: int) -> None:
-        self._db.execute(
+    def add(self, record: MediaRecord, *, uploader: str | None, now_ms: int) -> bool:
+        """Records the media; False if that URI already had a row (which is kept)."""
+        cursor = self._db.execute(
             "INSERT INTO media (server_name, media_id, content_type, upload_name, size,"
             " file_name, uploader, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (server_name, media_id) DO NOTHING",
             (record.server_name, record.media_id, record.content_type, record.upload_name,
              record.size, record.file_name, uploader, now_ms))
+        return cursor.rowcount == 1
 
     def get(self, server_name: str, media_id: str) -> MediaRecord | None:
         row = self._db.one(
@@ -75,3 +77,26 @@ class MediaStore:
         if row is None:
             return None
         return MediaRecord(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+class PendingMediaStore:
+    """Media IDs reserved with `POST /create` whose content has not arrived yet."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, media_id: str, creator: str, *, expires_ts: int) -> None:
+        self._db.execute("INSERT INTO media_pending (media_id, creator, expires_ts)"
+                         " VALUES (?, ?, ?)", (media_id, creator, expires_ts))
+
+    def creator(self, media_id: str, *, now_ms: int) -> str | None:
+        """Who reserved the media ID, while the reservation is unexpired."""
+        return self._db.scalar("SELECT creator FROM media_pending WHERE media_id = ?"
+                               " AND expires_ts > ?", (media_id, now_ms))
+
+    def count_for(self, creator: str, *, now_ms: int) -> int:
+        return self._db.scalar("SELECT COUNT(*) FROM media_pending WHERE creator = ?"
+                               " AND expires_ts > ?", (creator, now_ms))
+
+    def remove(self, media_id: str) -> None:
+        self._db.execute("DELETE FROM media_pending WHERE media_id = ?", (media_id,))

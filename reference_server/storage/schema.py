@@ -325,7 +325,8 @@ MIGRATIONS: list[str | dict[str, str]] = [
     """,
     },
     # 14: the content repository: one row per media, local uploads and cached remote
-    # media alike; the bytes are files under the data dir, named by `file_name`
+    # media alike; the bytes are files under the data dir, named by `file_name`; and the
+    # media IDs created for a later upload, until it arrives
     """
     CREATE TABLE media (
         server_name TEXT NOT NULL,
@@ -337,6 +338,12 @@ MIGRATIONS: list[str | dict[str, str]] = [
         uploader TEXT,
         created_ts INTEGER NOT NULL,
         PRIMARY KEY (server_name, media_id)
-    )
+    );
+    CREATE TABLE media_pending (
+        media_id TEXT PRIMARY KEY,
+        creator TEXT NOT NULL,
+        expires_ts INTEGER NOT NULL
+    );
+    CREATE INDEX media_pending_creator ON media_pending (creator)
     """,
 ]

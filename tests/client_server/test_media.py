@@ -6,11 +6,12 @@ Spec: client-server-api/#content-repository (v1.11 authenticated media).
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.harness.assertions import expect_error, expect_ok
-from tests.harness.media import CLIENT_V1, MEDIA_V3, disposition, download, parse_mxc, upload
+from tests.harness.media import CLIENT_V1, MEDIA_V1, MEDIA_V3, disposition, download, parse_mxc, upload
 
 # Small enough that the test may send a file just over the limit.
 LARGEST_LIMIT_TESTED = 16 * 1024 * 1024
@@ -182,3 +183,107 @@ def test_upload_larger_than_the_limit_is_refused(hs):
     response = alice.do("POST", ["upload"], prefix=MEDIA_V3, content=b"\0" * (limit + 1),
                         headers={"Content-Type": "application/octet-stream"})
     expect_error(response, 413, "M_TOO_LARGE")
+
+
+def _create(client) -> dict:
+    return expect_ok(client.do("POST", ["create"], prefix=MEDIA_V1, json={}),
+                     "create a media ID")
+
+
+def _upload_to(client, uri: str, data: bytes, content_type: str = "text/plain"):
+    server, media_id = parse_mxc(uri)
+    return client.do("PUT", ["upload", server, media_id], prefix=MEDIA_V3, content=data,
+                     headers={"Content-Type": content_type})
+
+
+def test_created_uri_takes_its_content_later(hs):
+    """A URI from `POST /create` answers an `mxc://` URI of the server; content sent to
+    it with `PUT /upload/{serverName}/{mediaId}` downloads from it.
+
+    Spec: client-server-api/#post_matrixmediav1create,
+    #put_matrixmediav3uploadservernamemediaid.
+    """
+    alice = hs.register()
+    created = _create(alice)
+    uri = created["content_uri"]
+    assert parse_mxc(uri)[0] == alice.user_id.split(":", 1)[1]
+
+    expect_ok(_upload_to(alice, uri, b"later bytes", "text/csv"), "upload to the URI")
+
+    response = download(alice, uri)
+    assert response.status_code == 200 and response.content == b"later bytes"
+    assert response.headers["content-type"].split(";")[0] == "text/csv"
+
+
+def test_a_created_uri_cannot_be_overwritten(hs):
+    """A second upload to a URI that has content is refused: 409 M_CANNOT_OVERWRITE_MEDIA.
+
+    Spec: #put_matrixmediav3uploadservernamemediaid — 409 when the media ID already has
+    content.
+    """
+    alice = hs.register()
+    uri = _create(alice)["content_uri"]
+    expect_ok(_upload_to(alice, uri, b"first"), "first upload")
+
+    expect_error(_upload_to(alice, uri, b"second"), 409, "M_CANNOT_OVERWRITE_MEDIA")
+    assert download(alice, uri).content == b"first"
+
+
+def test_only_the_creator_uploads_to_a_created_uri(hs):
+    """Another user's upload to a created URI is refused with 403 M_FORBIDDEN.
+
+    Spec: #put_matrixmediav3uploadservernamemediaid — 403 when the request comes from a
+    different user than the one that created the URI.
+    """
+    alice, mallory = hs.register(), hs.register()
+    uri = _create(alice)["content_uri"]
+
+    expect_error(_upload_to(mallory, uri, b"not yours"), 403, "M_FORBIDDEN")
+
+
+def test_uploading_to_a_uri_never_created_is_not_found(hs):
+    """An upload to a media ID that `POST /create` never answered is 404 M_NOT_FOUND.
+
+    Spec: #put_matrixmediav3uploadservernamemediaid — 404 when the MXC ID was not created
+    with POST /_matrix/media/v1/create.
+    """
+    alice = hs.register()
+    server = alice.user_id.split(":", 1)[1]
+    uri = f"mxc://{server}/neverCreated{secrets.token_hex(6)}"
+    expect_error(_upload_to(alice, uri, b"x"), 404, "M_NOT_FOUND")
+
+
+def test_download_before_the_upload_times_out_as_not_yet_uploaded(hs):
+    """A created URI without content answers 504 M_NOT_YET_UPLOADED once the download's
+    `timeout_ms` has passed.
+
+    Spec: #get_matrixclientv1mediadownloadservernamemediaid — 504 M_NOT_YET_UPLOADED
+    when the content is not yet available.
+    """
+    alice = hs.register()
+    server, media_id = parse_mxc(_create(alice)["content_uri"])
+
+    response = alice.do("GET", ["media", "download", server, media_id], prefix=CLIENT_V1,
+                        params={"timeout_ms": 200})
+
+    expect_error(response, 504, "M_NOT_YET_UPLOADED")
+
+
+def test_a_waiting_download_gets_the_content_when_it_arrives(hs):
+    """A download waiting on a created URI answers the content once it is uploaded.
+
+    Spec: #get_matrixclientv1mediadownloadservernamemediaid — `timeout_ms` is how long
+    the client will wait for content not yet uploaded.
+    """
+    alice = hs.register()
+    uri = _create(alice)["content_uri"]
+    server, media_id = parse_mxc(uri)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(alice.new_device().do, "GET",
+                              ["media", "download", server, media_id], prefix=CLIENT_V1,
+                              params={"timeout_ms": 20000})
+        expect_ok(_upload_to(alice, uri, b"worth the wait"), "upload to the URI")
+        response = waiting.result()
+
+    assert response.status_code == 200, response.text
+    assert response.content == b"worth the wait"

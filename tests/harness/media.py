@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tests.harness.client import Client
     from tests.harness.federation_server import FakeHomeserver
 
+MEDIA_V1 = "/_matrix/media/v1"
 MEDIA_V3 = "/_matrix/media/v3"
 CLIENT_V1 = "/_matrix/client/v1"
 _BOUNDARY = re.compile(r"""boundary=(?:"([^"]+)"|([^;\s]+))""", re.IGNORECASE)

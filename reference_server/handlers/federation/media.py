@@ -13,7 +13,8 @@ class FederationMediaHandlers:
 
     async def get_content(self, request: Request) -> Response:
         """Two parts: the metadata (`{}` for now), then the bytes with their headers."""
-        media = self._media.local(request.path["mediaId"])
+        media = await self._media.local(request.path["mediaId"],
+                                        request.query.get("timeout_ms", 20_000))
         content_type, body = multipart.encode([
             multipart.Part({"Content-Type": "application/json"}, b"{}"),
             multipart.Part({"Content-Type": media.content_type,
