@@ -61,12 +61,12 @@ class FederationClient:
         return answer
 
     async def request_bytes(self, method: str, destination: str, path: str, *,
-                            query: dict[str, Any] | None = None,
-                            timeout: float = 30) -> tuple[str, bytes]:
-        """Send one signed request whose answer is not JSON (media); its Content-Type and
-        bytes. FederationError on any failure, with the error body when it is JSON."""
+                            query: dict[str, Any] | None = None, signed: bool = True,
+                            timeout: float = 30) -> tuple[httpx.Headers, bytes]:
+        """Send one request whose answer is not JSON (media); its headers and bytes.
+        FederationError on any failure, with the error body when it is JSON."""
         response = await self._send(method, destination, path, query=query, body=None,
-                                    signed=True, timeout=timeout)
+                                    signed=signed, timeout=timeout)
         if response.status_code >= 400:
             try:
                 answer = response.json()
@@ -74,7 +74,7 @@ class FederationClient:
                 answer = None
             raise FederationError(f"{destination} answered {response.status_code}",
                                   status=response.status_code, body=answer)
-        return response.headers.get("content-type", ""), response.content
+        return response.headers, response.content
 
     async def _send(self, method: str, destination: str, path: str, *,
                     query: dict[str, Any] | None, body: Any, signed: bool,

@@ -143,20 +143,47 @@ class MediaRepository:
                                      "This media already has content.")
 
     async def _fetch(self, server_name: str, media_id: str) -> Media:
+        """Media from its server: the federation download, or, from a server that does
+        not know that endpoint (404 M_UNRECOGNIZED), the deprecated client download with
+        `allow_remote=false`, as the spec requires."""
+        timeout_ms = int(REMOTE_TIMEOUT_S * 1000)
         path = f"/_matrix/federation/v1/media/download/{quote(media_id, safe='')}"
         try:
-            content_type, body = await self._federation.request_bytes(
-                "GET", server_name, path, query={"timeout_ms": int(REMOTE_TIMEOUT_S * 1000)},
+            headers, body = await self._federation.request_bytes(
+                "GET", server_name, path, query={"timeout_ms": timeout_ms},
                 timeout=REMOTE_TIMEOUT_S + 5)
         except FederationError as error:
-            raise _remote_error(server_name, error) from None
-        if len(body) > self.max_upload_bytes:
-            raise errors.MatrixError(502, "M_TOO_LARGE", "The remote media is too large.")
+            if not _unrecognized(error):
+                raise _remote_error(server_name, error) from None
+            return await self._fetch_legacy(server_name, media_id)
+        self._check_remote_size(body)
         try:
-            return _media_part(multipart.decode(content_type, body))
+            return _media_part(multipart.decode(headers.get("content-type", ""), body))
         except ValueError as problem:
             raise errors.MatrixError(502, "M_UNKNOWN",
                                      f"{server_name} sent unreadable media: {problem}") from None
+
+    async def _fetch_legacy(self, server_name: str, media_id: str) -> Media:
+        path = (f"/_matrix/media/v3/download/{quote(server_name, safe='')}/"
+                f"{quote(media_id, safe='')}")
+        try:
+            headers, body = await self._federation.request_bytes(
+                "GET", server_name, path, signed=False, timeout=REMOTE_TIMEOUT_S + 5,
+                query={"allow_remote": "false", "timeout_ms": int(REMOTE_TIMEOUT_S * 1000)})
+        except FederationError as error:
+            raise _remote_error(server_name, error) from None
+        self._check_remote_size(body)
+        return Media(headers.get("content-type") or DEFAULT_TYPE,
+                     _disposition_name(headers.get("content-disposition", "")), body)
+
+    def _check_remote_size(self, body: bytes) -> None:
+        if len(body) > self.max_upload_bytes:
+            raise errors.MatrixError(502, "M_TOO_LARGE", "The remote media is too large.")
+
+
+def _unrecognized(error: FederationError) -> bool:
+    return error.status in (400, 404, 405) and isinstance(error.body, dict) \
+        and error.body.get("errcode") == "M_UNRECOGNIZED"
 
 
 def _remote_error(server_name: str, error: FederationError) -> errors.MatrixError:

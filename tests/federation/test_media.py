@@ -98,3 +98,24 @@ def test_remote_media_the_other_server_lacks_is_not_found(hs, fake_homeserver):
     response = download(alice, f"mxc://{peer.server_name}/absentMedia")
 
     expect_error(response, 404, "M_NOT_FOUND")
+
+
+def test_media_of_a_server_without_federation_media_comes_from_the_old_endpoint(
+        hs, fake_homeserver):
+    """When the media's server answers the federation download with 404 M_UNRECOGNIZED,
+    the target falls back to the deprecated download, with `allow_remote=false`.
+
+    Spec: server-server-api/#content-repository — servers MUST try the federation
+    endpoints first and fall back to `/_matrix/media/*` only on 404 M_UNRECOGNIZED,
+    setting `allow_remote` to `false` when they do.
+    """
+    data = secrets.token_bytes(128)
+    peer = fake_homeserver(handle_keys(), handle_media(
+        {"oldServerMedia": PeerMedia(data, "audio/ogg")}, federation_endpoint=False))
+    alice = hs.register()
+
+    response = download(alice, f"mxc://{peer.server_name}/oldServerMedia")
+
+    assert response.status_code == 200, response.text
+    assert response.content == data
+    assert response.headers["content-type"].split(";")[0] == "audio/ogg"

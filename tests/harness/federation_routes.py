@@ -86,6 +86,7 @@ class RawAnswer:
 
     content_type: str
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # any others to send
 
 
 class Answer(Exception):

@@ -388,12 +388,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = Request(self.command, self.path,
                           {k.lower(): v for k, v in self.headers.items()}, self._read_body())
         status, body = self.server.peer.dispatch(request)
+        extra: dict[str, str] = {}
         if isinstance(body, RawAnswer):
-            content_type, data = body.content_type, body.body
+            content_type, data, extra = body.content_type, body.body, body.headers
         else:
             content_type, data = "application/json", json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

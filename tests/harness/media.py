@@ -16,7 +16,8 @@ from urllib.parse import quote, unquote
 import httpx
 
 from tests.harness.assertions import expect_ok
-from tests.harness.federation_routes import FEDERATION_V1, Answer, RawAnswer, Request, Route
+from tests.harness.federation_routes import FEDERATION_V1, Answer, RawAnswer, Request, \
+    Route, target_fault
 
 if TYPE_CHECKING:
     from tests.harness.client import Client
@@ -121,22 +122,54 @@ class PeerMedia:
     filename: str | None = None
 
 
-def handle_media(media: Mapping[str, PeerMedia]) -> tuple[Route, ...]:
-    """Serves the peer's media by ID over federation, as two-part `multipart/mixed`
-    answers (metadata, then the bytes); unknown IDs answer 404 M_NOT_FOUND.
+def handle_media(media: Mapping[str, PeerMedia], *,
+                 federation_endpoint: bool = True) -> tuple[Route, ...]:
+    """Serves the peer's media by ID; unknown IDs answer 404 M_NOT_FOUND.
 
-    Spec: server-server-api/#get_matrixfederationv1mediadownloadmediaid.
+    With `federation_endpoint` (v1.11) over federation, as two-part `multipart/mixed`
+    answers (metadata, then the bytes). Without, the peer is an older server: the
+    federation endpoint answers 404 M_UNRECOGNIZED and the media is served by the
+    deprecated unauthenticated client download, which the target MUST call with
+    `allow_remote=false`.
+
+    Spec: server-server-api/#content-repository,
+    #get_matrixfederationv1mediadownloadmediaid.
     """
-    def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
-        found = media.get(params["mediaId"])
+    def lookup(media_id: str) -> PeerMedia:
+        found = media.get(media_id)
         if found is None:
             raise Answer(404, "M_NOT_FOUND", "no such media on this peer")
-        headers = {"Content-Type": found.content_type}
-        if found.filename:
-            headers["Content-Disposition"] = f"attachment; filename*=utf-8''" \
-                                             f"{quote(found.filename, safe='')}"
+        return found
+
+    def federation(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
+        if not federation_endpoint:
+            raise Answer(404, "M_UNRECOGNIZED", "this peer predates authenticated media")
+        found = lookup(params["mediaId"])
         content_type, body = encode_multipart([
-            Part({"Content-Type": "application/json"}, b"{}"), Part(headers, found.data)])
+            Part({"Content-Type": "application/json"}, b"{}"),
+            Part(_media_headers(found), found.data)])
         return RawAnswer(content_type, body)
 
-    return (Route("GET", FEDERATION_V1 + "/media/download/{mediaId}", respond),)
+    def legacy(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
+        if request.arg("allow_remote") != "false":
+            raise target_fault("the fallback to the deprecated media download MUST set "
+                               f"allow_remote=false (server-server-api/#content-repository), "
+                               f"got {request.arg('allow_remote')!r}")
+        found = lookup(params["mediaId"])
+        headers = _media_headers(found)
+        return RawAnswer(headers["Content-Type"], found.data,
+                         {k: v for k, v in headers.items() if k != "Content-Type"})
+
+    routes = [Route("GET", FEDERATION_V1 + "/media/download/{mediaId}", federation)]
+    if not federation_endpoint:
+        routes.append(Route("GET", MEDIA_V3 + "/download/{serverName}/{mediaId}", legacy,
+                            signed=False))
+    return tuple(routes)
+
+
+def _media_headers(found: PeerMedia) -> dict[str, str]:
+    headers = {"Content-Type": found.content_type}
+    if found.filename:
+        headers["Content-Disposition"] = (f"attachment; filename*=utf-8''"
+                                          f"{quote(found.filename, safe='')}")
+    return headers
