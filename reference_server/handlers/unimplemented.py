@@ -12,15 +12,12 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
-        "getContentThumbnailAuthed": "no image library: thumbnails cannot be made, and the "
-                                     "spec does not let the original stand in for one",
         "getUrlPreviewAuthed": "no outbound HTTP to arbitrary hosts: URL previews would need "
                                "fetching any web page a client names",
     },
     "server-server": {
         **{op: "no identity server support: third-party (3PID) invites are not supported"
            for op in ("exchangeThirdPartyInvite", "onBindThirdPartyIdentifier")},
-        "getContentThumbnail": "no image library: thumbnails cannot be made",
         "askPolicyServerToSign": "this server is not a policy server; the spec has other "
                                  "servers answer it as an unsupported endpoint",
     },

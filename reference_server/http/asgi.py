@@ -90,13 +90,14 @@ class MatrixApp:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(raw_query, keep_blank_values=True)
         validator = route.validator
-        if validator.takes_raw_body:
-            raw_body = await _read_body(receive, self._max_upload_bytes)
-        else:
-            raw_body = await _read_body(receive) if validator.has_body else b""
+        # Read (and drop) a body even where none is documented: one left unread would
+        # cost the client its keep-alive connection.
+        limit = self._max_upload_bytes if validator.takes_raw_body else MAX_BODY_BYTES
+        raw_body = await _read_body(receive, limit)
         origin = None
         if "signedRequest" in route.operation.security_schemes:
-            origin = await self._origin(route, scope, headers, raw_query, raw_body)
+            origin = await self._origin(route, scope, headers, raw_query,
+                                        raw_body if validator.has_body else b"")
             requester = None
         else:
             requester = await self._requester(route, headers, query)

@@ -19,6 +19,7 @@ import trio
 from .. import errors
 from ..federation.client import FederationClient, FederationError
 from ..protocol import multipart
+from .thumbnails import CannotThumbnail, TooLarge, make_thumbnail
 from ..storage.media import MediaFiles, MediaRecord, MediaStore, PendingMediaStore
 
 DEFAULT_TYPE = "application/octet-stream"
@@ -43,7 +44,7 @@ class MediaRepository:
         self._pending = pending
         self._arrived: dict[str, trio.Event] = {}  # media ID → set when its content lands
         self._files = files
-        self._server_name = server_name
+        self.server_name = server_name
         self.max_upload_bytes = max_upload_bytes
         self._federation = federation
         self._clock = clock
@@ -53,8 +54,8 @@ class MediaRepository:
         """Stores an upload; its `mxc://` URI."""
         self._check_size(data)
         media_id = secrets.token_urlsafe(18)
-        self._save(self._server_name, media_id, data, content_type, upload_name, uploader)
-        return f"mxc://{self._server_name}/{media_id}"
+        self._save(self.server_name, media_id, data, content_type, upload_name, uploader)
+        return f"mxc://{self.server_name}/{media_id}"
 
     def create(self, creator: str) -> dict:
         """Reserves a media ID for a later upload by `creator`."""
@@ -64,17 +65,17 @@ class MediaRepository:
         media_id = secrets.token_urlsafe(18)
         expires = now + UNUSED_LIFETIME_MS
         self._pending.add(media_id, creator, expires_ts=expires)
-        return {"content_uri": f"mxc://{self._server_name}/{media_id}",
+        return {"content_uri": f"mxc://{self.server_name}/{media_id}",
                 "unused_expires_at": expires}
 
     def upload_to(self, uploader: str, server_name: str, media_id: str, data: bytes,
                   content_type: str | None, upload_name: str | None) -> None:
         """Stores the content of a media ID reserved with `create`."""
-        if server_name == self._server_name and self._store.get(server_name, media_id):
+        if server_name == self.server_name and self._store.get(server_name, media_id):
             raise errors.MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA",
                                      "This media already has content.")
         creator = (self._pending.creator(media_id, now_ms=self._clock())
-                   if server_name == self._server_name else None)
+                   if server_name == self.server_name else None)
         if creator is None:
             raise errors.not_found("Unknown or expired media ID.")
         if creator != uploader:
@@ -89,7 +90,7 @@ class MediaRepository:
     async def local(self, media_id: str, timeout_ms: int = 0) -> Media:
         """Media uploaded here; 404 M_NOT_FOUND when there is none, 504 M_NOT_YET_UPLOADED
         when it was created but its content did not arrive within `timeout_ms`."""
-        media = self._cached(self._server_name, media_id)
+        media = self._cached(self.server_name, media_id)
         if media is not None:
             return media
         if self._pending.creator(media_id, now_ms=self._clock()) is None:
@@ -97,7 +98,7 @@ class MediaRepository:
         arrived = self._arrived.setdefault(media_id, trio.Event())
         with trio.move_on_after(min(max(timeout_ms, 0), MAX_WAIT_MS) / 1000):
             await arrived.wait()
-        media = self._cached(self._server_name, media_id)
+        media = self._cached(self.server_name, media_id)
         if media is None:
             raise errors.MatrixError(504, "M_NOT_YET_UPLOADED",
                                      "The media has not been uploaded yet.")
@@ -105,7 +106,7 @@ class MediaRepository:
 
     async def download(self, server_name: str, media_id: str, timeout_ms: int = 0) -> Media:
         """Any media: local, cached, or fetched now from its server."""
-        if server_name == self._server_name:
+        if server_name == self.server_name:
             return await self.local(media_id, timeout_ms)
         media = self._cached(server_name, media_id)
         if media is None:
@@ -116,6 +117,25 @@ class MediaRepository:
             except errors.MatrixError:
                 pass  # a concurrent download cached it first: same media
         return media
+
+    async def thumbnail(self, server_name: str, media_id: str, width: int, height: int,
+                        method: str, timeout_ms: int = 0) -> Media:
+        """A thumbnail of an image, or the image itself when it is no larger than asked."""
+        if width < 1 or height < 1:
+            raise errors.invalid_param("Thumbnail sizes must be positive.")
+        media = await self.download(server_name, media_id, timeout_ms)
+        try:
+            thumb = await trio.to_thread.run_sync(make_thumbnail, media.data, width, height,
+                                                  method)
+        except CannotThumbnail:
+            raise errors.unknown("Cannot make thumbnails of this media.") from None
+        except TooLarge:
+            local = server_name == self.server_name
+            raise errors.MatrixError(413 if local else 502, "M_TOO_LARGE",
+                                     "The image is too large to make a thumbnail of.") from None
+        if thumb is None:
+            return media
+        return Media(thumb.content_type, None, thumb.data)
 
     def _check_size(self, data: bytes) -> None:
         if len(data) > self.max_upload_bytes:
@@ -134,7 +154,7 @@ class MediaRepository:
               upload_name: str | None, uploader: str | None) -> None:
         """Stores the bytes, then the row; 409 if the URI got content meanwhile."""
         # Durable before the row names it; local media under its own ID.
-        file_name = self._files.write(data, media_id if server_name == self._server_name
+        file_name = self._files.write(data, media_id if server_name == self.server_name
                                       else None)
         record = MediaRecord(server_name, media_id, content_type or DEFAULT_TYPE, upload_name,
                              len(data), file_name)

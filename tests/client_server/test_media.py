@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.harness.assertions import expect_error, expect_ok
-from tests.harness.media import CLIENT_V1, MEDIA_V1, MEDIA_V3, disposition, download, parse_mxc, upload
+from tests.harness.media import CLIENT_V1, MEDIA_V1, MEDIA_V3, disposition, download, \
+    image_size, parse_mxc, png, thumbnail, upload
 
 # Small enough that the test may send a file just over the limit.
 LARGEST_LIMIT_TESTED = 16 * 1024 * 1024
@@ -287,3 +288,101 @@ def test_a_waiting_download_gets_the_content_when_it_arrives(hs):
 
     assert response.status_code == 200, response.text
     assert response.content == b"worth the wait"
+
+
+THUMBNAIL_TYPES = ("image/jpeg", "image/png", "image/apng", "image/gif", "image/webp")
+
+
+def _thumbnail_of(alice, uri: str, width: int, height: int, method: str):
+    response = thumbnail(alice, uri, width, height, method)
+    assert response.status_code == 200, response.text
+    kind = response.headers.get("content-type", "").split(";")[0]
+    assert kind in THUMBNAIL_TYPES, f"thumbnail served as {kind!r}"
+    return image_size(response.content)
+
+
+def test_a_cropped_thumbnail_has_the_asked_shape_and_at_least_the_asked_size(hs):
+    """`crop` answers an image of the asked aspect ratio, no smaller than asked and no
+    larger than the original.
+
+    Spec: client-server-api/#thumbnails — crop gives the aspect ratio of the requested
+    size; servers MUST NOT return a smaller thumbnail than requested (the original
+    allowing) and MUST NOT upscale.
+    """
+    alice = hs.register()
+    uri = upload(alice, png(400, 200), "image/png")
+
+    width, height = _thumbnail_of(alice, uri, 96, 96, "crop")
+
+    assert 96 <= width <= 400 and 96 <= height <= 200, (width, height)
+    assert abs(width - height) <= 1, f"not square: {width}x{height}"
+
+
+def test_a_scaled_thumbnail_keeps_the_aspect_ratio(hs):
+    """`scale` keeps the original's aspect ratio, and is no smaller than asked.
+
+    Spec: client-server-api/#thumbnails — scale maintains the aspect ratio; the server
+    returns an image larger than or equal to the requested dimensions where possible,
+    and MUST NOT upscale.
+    """
+    alice = hs.register()
+    uri = upload(alice, png(400, 200), "image/png")
+
+    width, height = _thumbnail_of(alice, uri, 64, 64, "scale")
+
+    assert width <= 400 and height <= 200, (width, height)
+    assert width >= 64 and height >= 64, f"smaller than asked: {width}x{height}"
+    assert abs(width / height - 2) < 0.05, f"aspect ratio lost: {width}x{height}"
+
+
+def test_an_image_smaller_than_asked_is_not_upscaled(hs):
+    """A thumbnail bigger than the image itself answers the image's own size.
+
+    Spec: client-server-api/#thumbnails — servers MUST NOT upscale thumbnails under any
+    circumstance; the original should be returned when it is smaller than asked.
+    """
+    alice = hs.register()
+    uri = upload(alice, png(20, 12), "image/png")
+
+    assert _thumbnail_of(alice, uri, 96, 96, "scale") == (20, 12)
+
+
+def test_no_thumbnail_of_what_is_not_an_image(hs):
+    """A thumbnail of text is refused with 400.
+
+    Spec: #get_matrixclientv1mediathumbnailservernamemediaid — 400 when the server cannot
+    make a thumbnail of the content.
+    """
+    alice = hs.register()
+    uri = upload(alice, b"just words", "text/plain")
+    expect_error(thumbnail(alice, uri, 32, 32, "crop"), 400)
+
+
+def test_thumbnail_of_unknown_media_is_not_found(hs):
+    """A thumbnail of a media ID never issued answers 404 M_NOT_FOUND.
+
+    Spec: client-server-api/#content-repository — unknown media is `M_NOT_FOUND`.
+    """
+    alice = hs.register()
+    server = alice.user_id.split(":", 1)[1]
+    uri = f"mxc://{server}/neverUploaded{secrets.token_hex(6)}"
+    expect_error(thumbnail(alice, uri, 32, 32, "crop"), 404, "M_NOT_FOUND")
+
+
+@pytest.mark.parametrize("server, media_id", [
+    pytest.param("{own}", "..", id="dot-dot-id"),
+    pytest.param("{own}", "a.b", id="dot-in-id"),
+    pytest.param("bad server!", "someMedia", id="bad-server-name"),
+])
+def test_malformed_mxc_parts_are_refused(hs, server, media_id):
+    """A download naming a media ID outside `A-Za-z0-9_-` or an invalid server name is
+    refused (400, or 404 as no such media can exist), never served.
+
+    Spec: client-server-api/#content-repo-security-considerations — homeservers MUST
+    restrict the server name to valid server names and the media ID to `A-Za-z0-9_-`.
+    """
+    alice = hs.register()
+    server = server.replace("{own}", alice.user_id.split(":", 1)[1])
+    response = alice.do("GET", ["media", "download", server, media_id], prefix=CLIENT_V1)
+    assert response.status_code in (400, 404), response.text
+    expect_error(response, response.status_code)

@@ -11,7 +11,7 @@ import secrets
 
 from tests.harness.assertions import expect_error
 from tests.harness.federation_handlers import handle_keys
-from tests.harness.media import PeerMedia, decode_multipart, disposition, download, \
+from tests.harness.media import PeerMedia, decode_multipart, disposition, download, image_size, png, \
     handle_media, parse_mxc, upload
 
 
@@ -119,3 +119,24 @@ def test_media_of_a_server_without_federation_media_comes_from_the_old_endpoint(
     assert response.status_code == 200, response.text
     assert response.content == data
     assert response.headers["content-type"].split(";")[0] == "audio/ogg"
+
+
+def test_a_peer_downloads_a_thumbnail_of_local_media(hs, federation):
+    """A signed thumbnail request answers multipart/mixed with an image no smaller than
+    asked (the original allowing) and no larger than the original.
+
+    Spec: server-server-api/#get_matrixfederationv1mediathumbnailmediaid — the same
+    two-part answer as the download; client-server-api/#thumbnails for the sizes.
+    """
+    alice = hs.register()
+    _, media_id = parse_mxc(upload(alice, png(300, 150), "image/png"))
+
+    response = federation.do("GET", ["media", "thumbnail", media_id],
+                             params={"width": 32, "height": 32, "method": "crop"})
+
+    assert response.status_code == 200, response.text
+    parts = decode_multipart(response.headers["content-type"], response.content)
+    assert len(parts) == 2 and isinstance(json.loads(parts[0].body), dict), parts
+    if "location" not in parts[1].headers:
+        width, height = image_size(parts[1].body)
+        assert 32 <= width <= 300 and 32 <= height <= 150, (width, height)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import struct
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,68 @@ def disposition(response: httpx.Response) -> tuple[str, str | None]:
         return kind, re.sub(r"\\(.)", r"\1", plain.group(1)) if plain.group(1) is not None \
             else plain.group(2)
     return kind, None
+
+
+def thumbnail(client: Client, uri: str, width: int, height: int, method: str = "scale",
+              **params: Any) -> httpx.Response:
+    """GET the authenticated thumbnail of `uri`, raw."""
+    server, media_id = parse_mxc(uri)
+    return client.do("GET", ["media", "thumbnail", server, media_id], prefix=CLIENT_V1,
+                     params={"width": width, "height": height, "method": method, **params})
+
+
+# -- images, made and measured without an image library -------------------------------------
+
+def png(width: int, height: int) -> bytes:
+    """An RGB PNG of a diagonal gradient (not one colour, so scaling is real work)."""
+    rows = b"".join(b"\0" + bytes((x + y) % 256 for x in range(width) for _ in range(3))
+                    for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG, GIF, JPEG or (lossy/lossless) WebP image."""
+    if data.startswith(b"\x89PNG"):
+        return struct.unpack(">II", data[16:24])
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return struct.unpack("<HH", data[6:10])
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_size(data)
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_size(data)
+    raise AssertionError(f"not an image format the suite can measure: {data[:12]!r}")
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            raise AssertionError("malformed JPEG")
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
+                      0xCE, 0xCF):
+            height, width = struct.unpack(">HH", data[at + 5:at + 9])
+            return width, height
+        at += 2 + length
+    raise AssertionError("JPEG without a frame header")
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    kind = data[12:16]
+    if kind == b"VP8X":
+        return (int.from_bytes(data[24:27], "little") + 1,
+                int.from_bytes(data[27:30], "little") + 1)
+    if kind == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    width, height = struct.unpack("<HH", data[26:30])
+    return width & 0x3FFF, height & 0x3FFF
 
 
 # -- multipart/mixed ---------------------------------------------------------------------

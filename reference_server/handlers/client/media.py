@@ -39,3 +39,10 @@ class MediaHandlers:
         media = await self._media.download(request.path["serverName"], request.path["mediaId"],
                                            request.query.get("timeout_ms", 20_000))
         return Response(media.data, headers=download_headers(media, request.path["fileName"]))
+
+    async def get_content_thumbnail_authed(self, request: Request) -> Response:
+        query = request.query
+        media = await self._media.thumbnail(
+            request.path["serverName"], request.path["mediaId"], query["width"],
+            query["height"], query.get("method", "scale"), query.get("timeout_ms", 20_000))
+        return Response(media.data, headers=download_headers(media, None))
