@@ -76,6 +76,22 @@ class FederationClient:
                                   status=response.status_code, body=answer)
         return response.headers, response.content
 
+    async def fetch_url(self, url: str, *, timeout: float = 30) -> tuple[httpx.Headers, bytes]:
+        """An unsigned GET of a URL another server handed us (a media `Location`), under
+        the same address and TLS policy as federation requests."""
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise FederationError(f"not an HTTP URL: {url!r}")
+        await self._check_address(parsed.host)
+        try:
+            response = await self._http.get(url, timeout=timeout)
+        except httpx.HTTPError as error:
+            raise FederationError(f"{url} unreachable: {error}") from None
+        if response.status_code >= 400:
+            raise FederationError(f"{url} answered {response.status_code}",
+                                  status=response.status_code)
+        return response.headers, response.content
+
     async def _send(self, method: str, destination: str, path: str, *,
                     query: dict[str, Any] | None, body: Any, signed: bool,
                     timeout: float) -> httpx.Response:

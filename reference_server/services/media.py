@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from email.message import Message
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -178,10 +178,23 @@ class MediaRepository:
             return await self._fetch_legacy(server_name, media_id)
         self._check_remote_size(body)
         try:
-            return _media_part(multipart.decode(headers.get("content-type", ""), body))
+            part = _media_part(multipart.decode(headers.get("content-type", ""), body))
         except ValueError as problem:
             raise errors.MatrixError(502, "M_UNKNOWN",
                                      f"{server_name} sent unreadable media: {problem}") from None
+        if "location" in part.headers:
+            return await self._follow(server_name, part.headers["location"])
+        return _media_of(part.headers, part.body)
+
+    async def _follow(self, server_name: str, location: str) -> Media:
+        """The bytes are elsewhere: fetch them (once; such URLs may expire)."""
+        try:
+            headers, body = await self._federation.fetch_url(location,
+                                                             timeout=REMOTE_TIMEOUT_S + 5)
+        except FederationError as error:
+            raise _remote_error(server_name, error) from None
+        self._check_remote_size(body)
+        return _media_of(headers, body)
 
     async def _fetch_legacy(self, server_name: str, media_id: str) -> Media:
         path = (f"/_matrix/media/v3/download/{quote(server_name, safe='')}/"
@@ -193,8 +206,7 @@ class MediaRepository:
         except FederationError as error:
             raise _remote_error(server_name, error) from None
         self._check_remote_size(body)
-        return Media(headers.get("content-type") or DEFAULT_TYPE,
-                     _disposition_name(headers.get("content-disposition", "")), body)
+        return _media_of(headers, body)
 
     def _check_remote_size(self, body: bytes) -> None:
         if len(body) > self.max_upload_bytes:
@@ -215,16 +227,18 @@ def _remote_error(server_name: str, error: FederationError) -> errors.MatrixErro
     return errors.MatrixError(502, "M_UNKNOWN", f"Could not fetch the media: {error}")
 
 
-def _media_part(parts: list[multipart.Part]) -> Media:
-    """The media in a federation download answer: metadata JSON, then the bytes."""
+def _media_part(parts: list[multipart.Part]) -> multipart.Part:
+    """The media part of a federation download answer: metadata JSON, then the media."""
     if len(parts) != 2:
         raise ValueError(f"{len(parts)} parts, not 2")
-    json.loads(parts[0].body or b"{}")
-    media = parts[1]
-    if "location" in media.headers:
-        raise ValueError("redirects (Location) are not followed")
-    return Media(media.headers.get("content-type", DEFAULT_TYPE),
-                 _disposition_name(media.headers.get("content-disposition", "")), media.body)
+    if not isinstance(json.loads(parts[0].body or b"{}"), dict):
+        raise ValueError("the metadata part is not a JSON object")
+    return parts[1]
+
+
+def _media_of(headers: Mapping[str, str], body: bytes) -> Media:
+    return Media(headers.get("content-type") or DEFAULT_TYPE,
+                 _disposition_name(headers.get("content-disposition", "")), body)
 
 
 def _disposition_name(header: str) -> str | None:

@@ -140,3 +140,23 @@ def test_a_peer_downloads_a_thumbnail_of_local_media(hs, federation):
     if "location" not in parts[1].headers:
         width, height = image_size(parts[1].body)
         assert 32 <= width <= 300 and 32 <= height <= 150, (width, height)
+
+
+def test_remote_media_behind_a_location_is_fetched_from_there(hs, fake_homeserver):
+    """When the media's server answers with a `Location` in place of the bytes, the
+    target fetches the bytes from that URL and serves them.
+
+    Spec: server-server-api/#get_matrixfederationv1mediadownloadmediaid — the second part
+    is either the bytes or a `Location` header to fetch them from (a URL that may expire
+    and should not be cached).
+    """
+    data = secrets.token_bytes(200)
+    peer = fake_homeserver(handle_keys(), handle_media(
+        {"cdnMedia": PeerMedia(data, "video/mp4", filename="clip.mp4")}, redirect=True))
+    alice = hs.register()
+
+    response = download(alice, f"mxc://{peer.server_name}/cdnMedia")
+
+    assert response.status_code == 200, response.text
+    assert response.content == data
+    assert response.headers["content-type"].split(";")[0] == "video/mp4"

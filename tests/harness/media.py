@@ -186,15 +186,19 @@ class PeerMedia:
     filename: str | None = None
 
 
-def handle_media(media: Mapping[str, PeerMedia], *,
-                 federation_endpoint: bool = True) -> tuple[Route, ...]:
+REDIRECTED = "/_suite/media/{mediaId}"  # where a redirecting peer keeps the bytes
+
+
+def handle_media(media: Mapping[str, PeerMedia], *, federation_endpoint: bool = True,
+                 redirect: bool = False) -> tuple[Route, ...]:
     """Serves the peer's media by ID; unknown IDs answer 404 M_NOT_FOUND.
 
     With `federation_endpoint` (v1.11) over federation, as two-part `multipart/mixed`
     answers (metadata, then the bytes). Without, the peer is an older server: the
     federation endpoint answers 404 M_UNRECOGNIZED and the media is served by the
     deprecated unauthenticated client download, which the target MUST call with
-    `allow_remote=false`.
+    `allow_remote=false`. With `redirect`, the second part is a `Location` header
+    naming an unsigned URL on the peer that serves the bytes.
 
     Spec: server-server-api/#content-repository,
     #get_matrixfederationv1mediadownloadmediaid.
@@ -209,10 +213,18 @@ def handle_media(media: Mapping[str, PeerMedia], *,
         if not federation_endpoint:
             raise Answer(404, "M_UNRECOGNIZED", "this peer predates authenticated media")
         found = lookup(params["mediaId"])
+        second = Part(_media_headers(found), found.data)
+        if redirect:
+            where = peer.base_url + REDIRECTED.replace("{mediaId}", quote(params["mediaId"]))
+            second = Part({"Location": where})
         content_type, body = encode_multipart([
-            Part({"Content-Type": "application/json"}, b"{}"),
-            Part(_media_headers(found), found.data)])
+            Part({"Content-Type": "application/json"}, b"{}"), second])
         return RawAnswer(content_type, body)
+
+    def direct(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
+        found = lookup(params["mediaId"])
+        headers = _media_headers(found)
+        return RawAnswer(headers.pop("Content-Type"), found.data, headers)
 
     def legacy(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> Any:
         if request.arg("allow_remote") != "false":
@@ -228,6 +240,8 @@ def handle_media(media: Mapping[str, PeerMedia], *,
     if not federation_endpoint:
         routes.append(Route("GET", MEDIA_V3 + "/download/{serverName}/{mediaId}", legacy,
                             signed=False))
+    if redirect:
+        routes.append(Route("GET", REDIRECTED, direct, signed=False))
     return tuple(routes)
 
 
