@@ -12,6 +12,11 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
+        **{op: "frozen since v1.11 in favour of the authenticated /_matrix/client/v1/media "
+               "endpoints; it answers 404 M_UNRECOGNIZED, as the spec tells servers to "
+               "expect of servers that froze them"
+           for op in ("getConfig", "getContent", "getContentOverrideName",
+                      "getContentThumbnail", "getUrlPreview")},
         "getUrlPreviewAuthed": "no outbound HTTP to arbitrary hosts: URL previews would need "
                                "fetching any web page a client names",
     },
