@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from email.message import Message
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import Message
 from urllib.parse import quote
 
 import trio
@@ -19,8 +19,8 @@ import trio
 from .. import errors
 from ..federation.client import FederationClient, FederationError
 from ..protocol import multipart
-from .thumbnails import CannotThumbnail, TooLarge, make_thumbnail
 from ..storage.media import MediaFiles, MediaRecord, MediaStore, PendingMediaStore
+from .thumbnails import CannotThumbnail, TooLarge, make_thumbnail
 
 DEFAULT_TYPE = "application/octet-stream"
 REMOTE_TIMEOUT_S = 20.0
@@ -214,6 +214,8 @@ class MediaRepository:
 
 
 def _unrecognized(error: FederationError) -> bool:
+    """The server does not know the endpoint (404 M_UNRECOGNIZED per the spec; older
+    servers said so with 400 or 405)."""
     return error.status in (400, 404, 405) and isinstance(error.body, dict) \
         and error.body.get("errcode") == "M_UNRECOGNIZED"
 
