@@ -25,6 +25,10 @@ from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.spaces import SpaceHandlers
 from .handlers.client.openid import OpenIdHandlers
+from .handlers.client.media import MediaHandlers
+from .handlers.federation.media import FederationMediaHandlers
+from .services.media import MediaRepository
+from .storage.media import MediaFiles, MediaStore, PendingMediaStore
 from .handlers.client.events_by_time import EventByTimeHandlers
 from .federation.timestamp_client import RemoteTimestamps
 from .services.events_by_time import EventsByTime
@@ -221,6 +225,9 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         server_name=server_name, key=key, verify_tls=config.federation_verify_tls,
         ca_file=config.federation_ca_file,
         allow_private_addresses=config.federation_allow_private_addresses)
+    media = MediaRepository(store=MediaStore(db), pending=PendingMediaStore(db), files=MediaFiles(config.data_dir / "media"),
+                            server_name=server_name, max_upload_bytes=config.max_upload_bytes,
+                            federation=federation, clock=now_ms)
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
 
     def shares_room_with_a_local_user(user_id: str) -> bool:
@@ -307,6 +314,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         SpaceHandlers(hierarchy=hierarchy),
         OpenIdHandlers(openid=openid),
         EventByTimeHandlers(events_by_time=events_by_time),
+        MediaHandlers(media=media),
     ]
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
@@ -358,6 +366,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         FederationSpaceHandlers(hierarchy=hierarchy),
         FederationOpenIdHandlers(openid=openid),
         DiscoveryHandlers(delegated_to=config.federation_well_known_server),
+        FederationMediaHandlers(media=media),
     ]
     operations = [op for op in api.load_operations() if op.family in SERVED_FAMILIES]
     routes = build_route_table(operations, {"client-server": handlers,
@@ -369,5 +378,6 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                               who.user_id, who.appservice_id))
     app = MatrixApp(routes, authenticate=authenticate, rate_limit=limiter,
                     authenticate_server=FederationAuthenticator(keyring=keyring,
-                                                                server_name=server_name))
+                                                                server_name=server_name),
+                    max_upload_bytes=config.max_upload_bytes)
     return Homeserver(app=app, db=db, background=[sender.run, pusher.run])

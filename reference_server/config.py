@@ -35,6 +35,7 @@ class Config:
     enabled_mscs: set[int] = field(default_factory=set)
     password_time_cost: int = 2
     password_memory_kib: int = 19456
+    max_upload_bytes: int = 50 * 1024 * 1024  # [media] max_upload_bytes
 
     @property
     def database_target(self) -> Path | str:
@@ -107,6 +108,10 @@ def _apply_toml(config: Config, data: dict, source: Path) -> None:
     files = data.get("appservices", {}).get("registration_files", [])
     config.appservice_registration_files = [base / f for f in files]
     config.enabled_mscs = {int(n) for n in data.get("msc", {}).get("enabled", [])}
+    max_upload = data.get("media", {}).get("max_upload_bytes", config.max_upload_bytes)
+    if not isinstance(max_upload, int) or isinstance(max_upload, bool) or max_upload < 1:
+        raise SystemExit(f"{source}: [media] max_upload_bytes must be a positive integer")
+    config.max_upload_bytes = max_upload
     passwords = data.get("passwords", {})
     config.password_time_cost = int(passwords.get("argon2_time_cost", config.password_time_cost))
     config.password_memory_kib = int(passwords.get("argon2_memory_kib",

@@ -49,6 +49,52 @@ class FederationClient:
                       query: dict[str, Any] | None = None, body: Any = None,
                       signed: bool = True, timeout: float = 30) -> Any:
         """Send one request and return its JSON answer; FederationError on any failure."""
+        response = await self._send(method, destination, path, query=query, body=body,
+                                    signed=signed, timeout=timeout)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            raise FederationError(f"{destination} answered {response.status_code}",
+                                  status=response.status_code, body=answer)
+        return answer
+
+    async def request_bytes(self, method: str, destination: str, path: str, *,
+                            query: dict[str, Any] | None = None, signed: bool = True,
+                            timeout: float = 30) -> tuple[httpx.Headers, bytes]:
+        """Send one request whose answer is not JSON (media); its headers and bytes.
+        FederationError on any failure, with the error body when it is JSON."""
+        response = await self._send(method, destination, path, query=query, body=None,
+                                    signed=signed, timeout=timeout)
+        if response.status_code >= 400:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            raise FederationError(f"{destination} answered {response.status_code}",
+                                  status=response.status_code, body=answer)
+        return response.headers, response.content
+
+    async def fetch_url(self, url: str, *, timeout: float = 30) -> tuple[httpx.Headers, bytes]:
+        """An unsigned GET of a URL another server handed us (a media `Location`), under
+        the same address and TLS policy as federation requests."""
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise FederationError(f"not an HTTP URL: {url!r}")
+        await self._check_address(parsed.host)
+        try:
+            response = await self._http.get(url, timeout=timeout)
+        except httpx.HTTPError as error:
+            raise FederationError(f"{url} unreachable: {error}") from None
+        if response.status_code >= 400:
+            raise FederationError(f"{url} answered {response.status_code}",
+                                  status=response.status_code)
+        return response.headers, response.content
+
+    async def _send(self, method: str, destination: str, path: str, *,
+                    query: dict[str, Any] | None, body: Any, signed: bool,
+                    timeout: float) -> httpx.Response:
         target = await self._resolve(destination)
         uri = path + ("?" + urlencode(query, doseq=True) if query else "")
         headers = {"Host": target.host_header}
@@ -65,14 +111,7 @@ class FederationClient:
                 extensions={"sni_hostname": target.tls_name})
         except httpx.HTTPError as error:
             raise FederationError(f"{destination} unreachable: {error}") from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if response.status_code >= 400:
-            raise FederationError(f"{destination} answered {response.status_code}",
-                                  status=response.status_code, body=answer)
-        return answer
+        return response
 
     async def _resolve(self, server_name: str) -> Destination:
         cached = self._destinations.get(server_name)

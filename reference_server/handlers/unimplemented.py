@@ -12,12 +12,17 @@ UNIMPLEMENTED: dict[str, dict[str, str]] = {
         "requestTokenToRegisterMSISDN": "no SMS delivery: third-party IDs are not supported",
         "requestTokenToResetPasswordEmail": "no e-mail delivery",
         "requestTokenToResetPasswordMSISDN": "no SMS delivery",
+        **{op: "frozen since v1.11 in favour of the authenticated /_matrix/client/v1/media "
+               "endpoints; it answers 404 M_UNRECOGNIZED, as the spec tells servers to "
+               "expect of servers that froze them"
+           for op in ("getConfig", "getContent", "getContentOverrideName",
+                      "getContentThumbnail", "getUrlPreview")},
+        "getUrlPreviewAuthed": "no outbound HTTP to arbitrary hosts: URL previews would need "
+                               "fetching any web page a client names",
     },
     "server-server": {
         **{op: "no identity server support: third-party (3PID) invites are not supported"
            for op in ("exchangeThirdPartyInvite", "onBindThirdPartyIdentifier")},
-        **{op: "no media repository: this server stores no uploaded content to serve"
-           for op in ("getContent", "getContentThumbnail")},
         "askPolicyServerToSign": "this server is not a policy server; the spec has other "
                                  "servers answer it as an unsupported endpoint",
     },

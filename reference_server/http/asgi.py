@@ -40,7 +40,9 @@ class MatrixApp:
     def __init__(
         self, routes: RouteTable, *, authenticate: Authenticator, rate_limit: RateLimiter,
         authenticate_server: ServerAuthenticator | None = None,
+        max_upload_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        self._max_upload_bytes = max_upload_bytes
         self._routes = routes
         self._authenticate = authenticate
         self._authenticate_server = authenticate_server
@@ -53,7 +55,10 @@ class MatrixApp:
         if scope["type"] != "http":
             return
         status, body, headers = await self._answer(scope, receive)
-        await _send_json(send, status, body, headers)
+        if isinstance(body, bytes):
+            await _send_bytes(send, status, body, headers)
+        else:
+            await _send_json(send, status, body, headers)
 
     async def _answer(self, scope: dict, receive: Callable) -> tuple[int, Any, dict[str, str]]:
         method = scope["method"]
@@ -85,10 +90,14 @@ class MatrixApp:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(raw_query, keep_blank_values=True)
         validator = route.validator
-        raw_body = await _read_body(receive) if validator.has_body else b""
+        # Read (and drop) a body even where none is documented: one left unread would
+        # cost the client its keep-alive connection.
+        limit = self._max_upload_bytes if validator.takes_raw_body else MAX_BODY_BYTES
+        raw_body = await _read_body(receive, limit)
         origin = None
         if "signedRequest" in route.operation.security_schemes:
-            origin = await self._origin(route, scope, headers, raw_query, raw_body)
+            origin = await self._origin(route, scope, headers, raw_query,
+                                        raw_body if validator.has_body else b"")
             requester = None
         else:
             requester = await self._requester(route, headers, query)
@@ -106,6 +115,7 @@ class MatrixApp:
             headers=headers,
             origin=origin,
             raw_query=query,
+            raw_body=raw_body if validator.takes_raw_body else b"",
         )
 
     async def _origin(self, route: Route, scope: dict, headers: dict[str, str], raw_query: str,
@@ -151,15 +161,15 @@ def _access_token(headers: dict[str, str], query: dict[str, list[str]]) -> str |
     return values[-1] if values else None
 
 
-async def _read_body(receive: Callable) -> bytes:
+async def _read_body(receive: Callable, limit: int = MAX_BODY_BYTES) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.too_large("The request body is too large.")
+        if size > limit:
+            raise errors.too_large(f"The request body is larger than {limit} bytes.")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -175,6 +185,17 @@ async def _send_json(send: Callable, status: int, body: Any, headers: dict[str, 
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_bytes(send: Callable, status: int, body: bytes, headers: dict[str, str]) -> None:
+    """A non-JSON answer (media): the handler's headers name its Content-Type."""
+    raw_headers = [
+        (b"content-length", str(len(body)).encode()),
+        *CORS_HEADERS,
+        *((k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _lifespan(receive: Callable, send: Callable) -> None:

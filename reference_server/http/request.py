@@ -30,6 +30,7 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     origin: str | None = None  # the signing server, for federation requests
     raw_query: dict[str, list[str]] = field(default_factory=dict)  # every parameter, as sent
+    raw_body: bytes = b""  # the bytes of a non-JSON body (uploads); empty otherwise
 
     @property
     def server(self) -> str:
@@ -46,7 +47,10 @@ class Request:
 
 @dataclass
 class Response:
-    """A handler's answer when 200 with a JSON body is not enough."""
+    """A handler's answer when 200 with a JSON body is not enough.
+
+    A `bytes` body is sent as is, with the headers given (which name its Content-Type).
+    """
 
     body: Any
     status: int = 200

@@ -54,6 +54,9 @@ class OperationValidator:
         schema = operation.request_schema
         self._body = _compile(schema) if schema is not None else None
         self.has_body = schema is not None
+        # A request body documented in another type than JSON (an upload) reaches the
+        # handler as the bytes sent.
+        self.takes_raw_body = schema is None and bool(operation.spec.get("requestBody"))
 
     @staticmethod
     def _param(spec: JsonDict) -> _Param:

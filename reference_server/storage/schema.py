@@ -324,4 +324,26 @@ MIGRATIONS: list[str | dict[str, str]] = [
         ON CONFLICT DO NOTHING
     """,
     },
+    # 14: the content repository: one row per media, local uploads and cached remote
+    # media alike; the bytes are files under the data dir, named by `file_name`; and the
+    # media IDs created for a later upload, until it arrives
+    """
+    CREATE TABLE media (
+        server_name TEXT NOT NULL,
+        media_id TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        upload_name TEXT,
+        size INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        uploader TEXT,
+        created_ts INTEGER NOT NULL,
+        PRIMARY KEY (server_name, media_id)
+    );
+    CREATE TABLE media_pending (
+        media_id TEXT PRIMARY KEY,
+        creator TEXT NOT NULL,
+        expires_ts INTEGER NOT NULL
+    );
+    CREATE INDEX media_pending_creator ON media_pending (creator)
+    """,
 ]

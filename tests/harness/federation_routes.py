@@ -80,6 +80,15 @@ class Route:
         return params
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    """A 200 answer that is not JSON (media): a handler returns it instead of a dict."""
+
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # any others to send
+
+
 class Answer(Exception):
     """A non-200 answer from a handler: `Answer(404, "M_NOT_FOUND", "Unknown room")`.
 
@@ -125,6 +134,7 @@ HINTS: list[tuple[str, str, str]] = [
     ("GET", FEDERATION_V1 + "/hierarchy/{roomId}", "handle_hierarchy() (federation_spaces)"),
     ("GET", FEDERATION_V1 + "/timestamp_to_event/{roomId}",
      "handle_timestamp_to_event() (federation_history)"),
+    ("GET", FEDERATION_V1 + "/media/download/{mediaId}", "handle_media({media_id: PeerMedia}) (tests.harness.media)"),
     ("GET", FEDERATION_V1 + "/user/devices/{userId}", "handle_user_keys(PeerKeys())"),
     ("POST", FEDERATION_V1 + "/user/keys/query", "handle_user_keys(PeerKeys())"),
     ("POST", FEDERATION_V1 + "/user/keys/claim", "handle_user_keys(PeerKeys())"),

@@ -35,7 +35,7 @@ from api import load_operations
 from tests.harness.crypto import SigningKey, sign_json
 from tests.harness.federation_auth import AuthError, KeyLookup, KeyLookupError, check_request
 from tests.harness.federation_room import FakeRoom
-from tests.harness.federation_routes import Answer, Request, Route, hint_for
+from tests.harness.federation_routes import Answer, RawAnswer, Request, Route, hint_for
 from tests.harness.federation_tls import PeerCA
 from tests.harness.schema import OperationIndex, _format_checker, trim
 
@@ -388,9 +388,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = Request(self.command, self.path,
                           {k.lower(): v for k, v in self.headers.items()}, self._read_body())
         status, body = self.server.peer.dispatch(request)
-        data = json.dumps(body).encode()
+        extra: dict[str, str] = {}
+        if isinstance(body, RawAnswer):
+            content_type, data, extra = body.content_type, body.body, body.headers
+        else:
+            content_type, data = "application/json", json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -150,7 +150,7 @@ class ResponseChecker:
                     f"{trim(response.text)}")
         schema = _json_schema(operation, key)
         if schema is None:
-            return None  # no JSON body documented (e.g. media); nothing to hold it to
+            return _binary_problem(operation, key, exchange, response)
         try:
             body = json.loads(response.content)
         except ValueError:
@@ -169,6 +169,25 @@ class ResponseChecker:
             validator = Draft202012Validator(schema, format_checker=self._format_checker)
             self._validators[cache_key] = validator
         return validator
+
+
+def _binary_problem(operation: Operation, key: str, exchange: str,
+                    response: httpx.Response) -> str | None:
+    """A documented non-JSON body (media) must say what it is: a Content-Type, and for a
+    `multipart/*` answer a multipart type with a boundary. Bodies of no documented type
+    (redirects, empty answers) are not held to anything."""
+    documented = list((operation.spec["responses"][key].get("content") or {}))
+    if not documented:
+        return None
+    sent = response.headers.get("content-type", "")
+    if not sent:
+        return (f"{exchange}: {operation.operation_id} answers a {', '.join(documented)} body "
+                f"for {key}, but the server sent no Content-Type")
+    multipart = [kind for kind in documented if kind.startswith("multipart/")]
+    if multipart and not (sent.lower().startswith(tuple(multipart)) and "boundary=" in sent):
+        return (f"{exchange}: {operation.operation_id} answers {multipart[0]} for {key}, but "
+                f"the server sent Content-Type {sent!r}")
+    return None
 
 
 def _response_key(operation: Operation, status: int) -> str | None:

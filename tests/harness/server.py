@@ -43,6 +43,9 @@ enabled = false
 [passwords]
 argon2_time_cost = 1
 argon2_memory_kib = 1024
+# A small upload limit, so the suite can send a file just over it.
+[media]
+max_upload_bytes = 1048576
 # Federation with the suite's fake peers, on loopback, whose certificates come from
 # the run's CA (added below as ca_file when the harness has one).
 [federation]

@@ -137,3 +137,34 @@ def test_segments_are_escaped_whole():
     assert build_path("/p", ["rooms", "!r:hs", "#a/b?c", 5]) == "/p/rooms/%21r%3Ahs/%23a%2Fb%3Fc/5"
     with pytest.raises(TypeError):
         build_path("/p", "rooms/x")
+
+
+DOWNLOAD = "/_matrix/client/v1/media/download/hs.test/abc"
+FEDERATION_DOWNLOAD = "/_matrix/federation/v1/media/download/abc"
+
+
+def _problem(checker, path, status, **kwargs):
+    response = answer("GET", path, status, **kwargs)
+    return checker.problem(checker.index.match("GET", path), response)
+
+
+def test_media_bytes_with_their_type_pass(checker):
+    assert _problem(checker, DOWNLOAD, 200, content=b"\x00\xff",
+                    headers={"Content-Type": "image/png"}) is None
+
+
+def test_media_bytes_without_a_type_fail(checker):
+    assert "no Content-Type" in _problem(checker, DOWNLOAD, 200, content=b"\x00\xff")
+
+
+def test_a_federation_download_must_be_multipart_with_a_boundary(checker):
+    ok = {"Content-Type": "multipart/mixed; boundary=xyz"}
+    assert _problem(checker, FEDERATION_DOWNLOAD, 200, content=b"--xyz--", headers=ok) is None
+    for wrong in ("multipart/mixed", "application/octet-stream"):
+        assert "multipart/mixed" in _problem(checker, FEDERATION_DOWNLOAD, 200, content=b"x",
+                                             headers={"Content-Type": wrong})
+
+
+def test_media_errors_are_still_held_to_json(checker):
+    assert _problem(checker, DOWNLOAD, 404, content=b"not json",
+                    headers={"Content-Type": "text/plain"}) is not None
