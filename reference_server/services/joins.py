@@ -26,33 +26,31 @@ class JoinService:
 
     async def join(self, user_id: UserId, room_id_or_alias: str, *, via: list[str],
                    reason: str | None = None) -> RoomId:
-        servers = list(via)
-        if room_id_or_alias.startswith("#"):
-            room_id, alias_servers = await self._resolve_alias(room_id_or_alias)
-            servers += alias_servers
-        else:
-            room_id = room_id_or_alias
+        room_id, servers = await self._locate(room_id_or_alias, via)
         if self._is_resident(room_id):
             return self._membership.join(user_id, room_id, reason=reason)
-        _, _, room_server = room_id.partition(":")
-        servers += [room_server, *self._inviting_servers(room_id, user_id)]
+        servers += self._inviting_servers(room_id, user_id)
         return await self._remote.join(user_id, room_id, servers)
 
     async def knock(self, user_id: UserId, room_id_or_alias: str, *, via: list[str],
                     reason: str | None = None) -> RoomId:
-        """Knock here when this server is in the room, else through the servers the
-        client names, the alias's servers and the room ID's server part."""
+        """Knock here when this server is in the room, else through other servers."""
+        room_id, servers = await self._locate(room_id_or_alias, via)
+        if self._is_resident(room_id):
+            return self._membership.knock(user_id, room_id, reason=reason)
+        return await self._remote.knock(user_id, room_id, servers, reason=reason)
+
+    async def _locate(self, room_id_or_alias: str, via: list[str]) -> tuple[RoomId, list[str]]:
+        """The room ID, and the servers to reach it through when this server is not in
+        it: those the client names, the alias's, and the room ID's server part."""
         servers = list(via)
         if room_id_or_alias.startswith("#"):
             room_id, alias_servers = await self._resolve_alias(room_id_or_alias)
             servers += alias_servers
         else:
             room_id = room_id_or_alias
-        if self._is_resident(room_id):
-            return self._membership.knock(user_id, room_id, reason=reason)
         _, _, room_server = room_id.partition(":")
-        return await self._remote.knock(user_id, room_id, [*servers, room_server],
-                                        reason=reason)
+        return room_id, [*servers, room_server]
 
     async def leave(self, user_id: UserId, room_id: RoomId, *, reason: str | None = None) -> None:
         """Leave (or reject an invite to) a room; through the inviting server when this

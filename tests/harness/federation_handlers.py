@@ -183,6 +183,23 @@ def handle_make_send_join(on_join: Callback | None = None) -> Handler:
     return handle_make_join() + handle_send_join(on_join)
 
 
+def _add_membership(peer: FakeHomeserver, request: Request, params: dict[str, str],
+                    membership: str, callback: Callback | None) -> FakeRoom:
+    """Checks a membership event sent to send_knock/send_leave and adds it to the hosted
+    room (failing the test when the target built it wrong); returns the room."""
+    room, event = _hosted(peer, params["roomId"]), request.json or {}
+    origin = request.origin or ""
+    problems = room.join_problems(event, params["eventId"], origin, membership=membership)
+    problem = None if problems else _pdu_problem(peer, event, origin, room.version.identifier)
+    if problems or problem:
+        raise target_fault(f"the {membership} event is not acceptable: " +
+                           "; ".join(problems or [problem or ""]))
+    room.add(event)
+    if callback is not None:
+        callback(event)
+    return room
+
+
 def handle_make_send_knock(on_knock: Callback | None = None) -> Handler:
     """Both halves of knocking on rooms the peer hosts whose join rule allows it.
 
@@ -205,17 +222,7 @@ def handle_make_send_knock(on_knock: Callback | None = None) -> Handler:
                 "event": room.make_join_template(user_id, "knock")}
 
     def send(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
-        room, event = _hosted(peer, params["roomId"]), request.json or {}
-        origin = request.origin or ""
-        problems = room.join_problems(event, params["eventId"], origin, membership="knock")
-        problem = None if problems else _pdu_problem(peer, event, origin,
-                                                     room.version.identifier)
-        if problems or problem:
-            raise target_fault("the knock event is not acceptable: " +
-                               "; ".join(problems or [problem or ""]))
-        room.add(event)
-        if on_knock is not None:
-            on_knock(event)
+        room = _add_membership(peer, request, params, "knock", on_knock)
         return {"knock_room_state": room.stripped_state()}
 
     return (Route("GET", FEDERATION_V1 + "/make_knock/{roomId}/{userId}", make),
@@ -247,17 +254,7 @@ def handle_send_leave(on_leave: Callback | None = None) -> Handler:
     Spec: server-server-api/#leaving-rooms-rejecting-invites (PUT /v2/send_leave).
     """
     def respond(peer: FakeHomeserver, request: Request, params: dict[str, str]) -> JsonDict:
-        room, event = _hosted(peer, params["roomId"]), request.json or {}
-        origin = request.origin or ""
-        problems = room.join_problems(event, params["eventId"], origin, membership="leave")
-        problem = None if problems else _pdu_problem(peer, event, origin,
-                                                     room.version.identifier)
-        if problems or problem:
-            raise target_fault("the leave event is not acceptable: " +
-                               "; ".join(problems or [problem or ""]))
-        room.add(event)
-        if on_leave is not None:
-            on_leave(event)
+        _add_membership(peer, request, params, "leave", on_leave)
         return {}
 
     return (Route("PUT", FEDERATION_V2 + "/send_leave/{roomId}/{eventId}", respond),)
