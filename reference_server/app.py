@@ -24,6 +24,7 @@ from .handlers.client.room_upgrades import RoomUpgradeHandlers
 from .handlers.client.rooms import RoomHandlers
 from .handlers.client.server_info import ServerInfoHandlers
 from .handlers.client.spaces import SpaceHandlers
+from .handlers.client.key_backup import KeyBackupHandlers
 from .handlers.client.openid import OpenIdHandlers
 from .handlers.client.media import MediaHandlers
 from .handlers.federation.media import FederationMediaHandlers
@@ -33,7 +34,9 @@ from .handlers.client.events_by_time import EventByTimeHandlers
 from .federation.timestamp_client import RemoteTimestamps
 from .services.events_by_time import EventsByTime
 from .handlers.federation.openid import FederationOpenIdHandlers
+from .services.key_backups import KeyBackups
 from .services.openid import OpenIdService
+from .storage.key_backups import BackedUpKeyStore, BackupVersionStore
 from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
@@ -313,6 +316,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
                                                   creator=creator, aliases=aliases)),
         SpaceHandlers(hierarchy=hierarchy),
         OpenIdHandlers(openid=openid),
+        KeyBackupHandlers(backups=KeyBackups(db=db, versions=BackupVersionStore(db),
+                                             keys=BackedUpKeyStore(db))),
         EventByTimeHandlers(events_by_time=events_by_time),
         MediaHandlers(media=media),
     ]

@@ -346,4 +346,29 @@ MIGRATIONS: list[str | dict[str, str]] = [
     );
     CREATE INDEX media_pending_creator ON media_pending (creator)
     """,
+    # 15: server-side key backups: each user's backup versions (numbered per user, never
+    # reused: a deleted one keeps its row, marked), with an etag bumped whenever the keys
+    # change; and the keys, one row per (backup, room, session)
+    """
+    CREATE TABLE key_backup_versions (
+        user_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        algorithm TEXT NOT NULL,
+        auth_data TEXT NOT NULL,
+        etag INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        PRIMARY KEY (user_id, version)
+    );
+    CREATE TABLE key_backup_keys (
+        user_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        room_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        first_message_index INTEGER NOT NULL,
+        forwarded_count INTEGER NOT NULL,
+        is_verified INTEGER NOT NULL,
+        session_data TEXT NOT NULL,
+        PRIMARY KEY (user_id, version, room_id, session_id)
+    )
+    """,
 ]
