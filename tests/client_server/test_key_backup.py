@@ -161,6 +161,18 @@ def test_a_deleted_backup_and_its_keys_are_gone(hs):
     expect_error(alice.do("GET", [*VERSION, version]), 404, "M_NOT_FOUND")
     expect_error(alice.do("GET", VERSION), 404, "M_NOT_FOUND")
     expect_error(alice.do("GET", KEYS, params={"version": version}), 404, "M_NOT_FOUND")
+
+
+def test_deleting_a_deleted_backup_is_not_found(hs):
+    """A backup deleted once does not exist any more, so deleting it again answers 404.
+
+    Spec: client-server-api/#delete_matrixclientv3room_keysversionversion — 404
+    M_NOT_FOUND: the backup specified does not exist.
+    """
+    alice = hs.register()
+    version = create_backup(alice)
+    expect_ok(alice.do("DELETE", [*VERSION, version]), "delete the backup")
+
     expect_error(alice.do("DELETE", [*VERSION, version]), 404, "M_NOT_FOUND")
 
 
