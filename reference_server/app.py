@@ -36,6 +36,7 @@ from .handlers.federation.openid import FederationOpenIdHandlers
 from .services.openid import OpenIdService
 from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
+from .handlers.client.tags import TagHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
@@ -95,6 +96,7 @@ from .services.typing import TypingService
 from .services.upgrades import RoomUpgrader
 from .services.uia import UserInteractiveAuth
 from .services.visibility import Visibility
+from .services.tags import TagService
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
 from .storage.database import Database, DatabaseUnavailable, open_database
@@ -299,6 +301,7 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ToDeviceHandlers(to_device=to_device),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
+        TagHandlers(tags=TagService(account_data=account_data)),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
                      reader=reader, load_filter=filters.get, joins=joins, invites=invites,
                      is_local=accounts.is_local,
