@@ -36,6 +36,7 @@ from .handlers.federation.openid import FederationOpenIdHandlers
 from .services.openid import OpenIdService
 from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
+from .handlers.client.reporting import ReportHandlers
 from .handlers.client.tags import TagHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient
@@ -96,7 +97,9 @@ from .services.typing import TypingService
 from .services.upgrades import RoomUpgrader
 from .services.uia import UserInteractiveAuth
 from .services.visibility import Visibility
+from .services.reports import ReportService
 from .services.tags import TagService
+from .storage.reports import ReportStore
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
 from .storage.database import Database, DatabaseUnavailable, open_database
@@ -302,6 +305,10 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
         TagHandlers(tags=TagService(account_data=account_data)),
+        ReportHandlers(reports=ReportService(
+            db=db, store=ReportStore(db), room_exists=lambda r: rooms.version(r) is not None,
+            room_of_event=events.room_of, membership=membership.membership,
+            user_exists=accounts.exists, clock=now_ms)),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
                      reader=reader, load_filter=filters.get, joins=joins, invites=invites,
                      is_local=accounts.is_local,

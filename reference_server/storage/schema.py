@@ -346,4 +346,17 @@ MIGRATIONS: list[str | dict[str, str]] = [
     );
     CREATE INDEX media_pending_creator ON media_pending (creator)
     """,
+    # 15: content reports (events, rooms, users) for the server's administrators to read
+    """
+    CREATE TABLE content_reports (
+        report_id INTEGER PRIMARY KEY,
+        reporter TEXT NOT NULL,
+        room_id TEXT,
+        event_id TEXT,
+        user_id TEXT,
+        reason TEXT,
+        score INTEGER,
+        received_ts INTEGER NOT NULL
+    )
+    """,
 ]
