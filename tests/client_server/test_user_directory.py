@@ -23,12 +23,14 @@ def _found(answer: dict) -> dict[str, dict]:
     return {result["user_id"]: result for result in answer["results"]}
 
 
-def _named_member(hs, searcher, name: str, **room):
-    """A user called `name` who joined a room of the searcher's; returns the user once
-    the searcher has seen them join with that name."""
+def _named_member(hs, searcher, name: str, *, avatar: bool = True):
+    """A user called `name` (with an avatar unless told otherwise) who joined a room of the
+    searcher's; returns the user once the searcher has seen them join with that name."""
     user = hs.register()
     user.set_displayname(name)
-    room_id = searcher.create_room(preset="public_chat", **room)
+    if avatar:
+        user.set_avatar_url(f"mxc://{hs.server_name}/{secrets.token_hex(8)}")
+    room_id = searcher.create_room(preset="public_chat")
     user.join(room_id)
     searcher.sync_until(state_has(room_id, "m.room.member", user.user_id,
                                   predicate=lambda e: e.get("content", {}).get("displayname") == name))
@@ -47,6 +49,20 @@ def test_room_mate_is_found_by_display_name(hs):
     found = _found(_search(alice, name))
     assert bob.user_id in found, f"{bob.user_id} missing from {found}"
     assert found[bob.user_id].get("display_name") == name
+
+
+def test_user_without_avatar_is_listed_without_one(hs):
+    """A found user who has no avatar is listed with no `avatar_url` (never a non-string).
+
+    Spec: client-server-api/#post_matrixclientv3user_directorysearch — `avatar_url` is an
+    mxc:// URI string, present if the user has an avatar.
+    """
+    alice = hs.register()
+    name = f"Plain {secrets.token_hex(4)}"
+    bob = _named_member(hs, alice, name, avatar=False)
+    found = _found(_search(alice, name))
+    assert bob.user_id in found, f"{bob.user_id} missing from {found}"
+    assert "avatar_url" not in found[bob.user_id], found[bob.user_id]
 
 
 def test_room_mate_is_found_by_user_id(hs):
@@ -82,6 +98,7 @@ def test_member_of_a_public_room_is_found_without_sharing_it(hs):
     alice, bob = hs.register(), hs.register()
     name = f"Publicus {secrets.token_hex(4)}"
     bob.set_displayname(name)
+    bob.set_avatar_url(f"mxc://{hs.server_name}/{secrets.token_hex(8)}")
     room = bob.create_room(preset="public_chat")
     bob.sync_until(state_has(room, "m.room.member", bob.user_id,
                              predicate=lambda e: e.get("content", {}).get("displayname") == name))
