@@ -39,6 +39,9 @@ from .services.openid import OpenIdService
 from .storage.key_backups import BackedUpKeyStore, BackupVersionStore
 from .storage.openid import OpenIdTokenStore
 from .handlers.client.sync import SyncHandlers
+from .handlers.client.reporting import ReportHandlers
+from .handlers.client.tags import TagHandlers
+from .handlers.client.user_directory import UserDirectoryHandlers
 from .handlers.client.user_data import AccountDataHandlers, DeviceHandlers, ProfileHandlers
 from .federation.client import FederationClient
 from .federation.inbound_auth import FederationAuthenticator
@@ -98,6 +101,11 @@ from .services.typing import TypingService
 from .services.upgrades import RoomUpgrader
 from .services.uia import UserInteractiveAuth
 from .services.visibility import Visibility
+from .services.reports import ReportService
+from .services.tags import TagService
+from .storage.reports import ReportStore
+from .services.user_directory import UserDirectory
+from .storage.user_directory import UserDirectoryStore
 from .storage.account_data import AccountDataStore, FilterStore
 from .storage.accounts import DeviceStore, TokenStore, UserStore
 from .storage.database import Database, DatabaseUnavailable, open_database
@@ -302,6 +310,14 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
         ToDeviceHandlers(to_device=to_device),
         AccountDataHandlers(account_data=account_data, filters=filters,
                             room_exists=room_events.version),
+        TagHandlers(tags=TagService(account_data=account_data)),
+        ReportHandlers(reports=ReportService(
+            db=db, store=ReportStore(db), room_exists=lambda r: rooms.version(r) is not None,
+            room_of_event=events.room_of, membership=membership.membership,
+            user_exists=accounts.exists, clock=now_ms)),
+        UserDirectoryHandlers(directory=UserDirectory(
+            store=UserDirectoryStore(db), is_local=accounts.is_local,
+            profile_of=ProfileStore(db).get)),
         RoomHandlers(creator=creator, membership=membership, room_events=room_events,
                      reader=reader, load_filter=filters.get, joins=joins, invites=invites,
                      is_local=accounts.is_local,

@@ -69,6 +69,10 @@ class AccountDataService:
             self._store.put(user_id, room_id, data_type, content)
         self._notifier.notify()
 
+    def find(self, user_id: UserId, room_id: RoomId | None, data_type: str) -> JsonDict | None:
+        """The stored content, or None when the user has none of this type."""
+        return self._store.get(user_id, room_id, data_type)
+
     def get(self, user_id: UserId, room_id: RoomId | None, data_type: str) -> JsonDict:
         content = self._store.get(user_id, room_id, data_type)
         if content is None:

@@ -371,4 +371,17 @@ MIGRATIONS: list[str | dict[str, str]] = [
         PRIMARY KEY (user_id, version, room_id, session_id)
     )
     """,
+    # 16: content reports (events, rooms, users) for the server's administrators to read
+    """
+    CREATE TABLE content_reports (
+        report_id INTEGER PRIMARY KEY,
+        reporter TEXT NOT NULL,
+        room_id TEXT,
+        event_id TEXT,
+        user_id TEXT,
+        reason TEXT,
+        score INTEGER,
+        received_ts INTEGER NOT NULL
+    )
+    """,
 ]

@@ -313,6 +313,10 @@ class Client:
         self._ok("set the display name", "PUT", ["profile", self.user_id, "displayname"],
                  json={"displayname": name})
 
+    def set_avatar_url(self, uri: str) -> None:
+        self._ok("set the avatar", "PUT", ["profile", self.user_id, "avatar_url"],
+                 json={"avatar_url": uri})
+
     def get_profile(self, user: Client | str | None = None) -> JsonDict:
         target = user_id_of(user) if user is not None else self.user_id
         return self._ok(f"get the profile of {target}", "GET", ["profile", target])
