@@ -242,8 +242,8 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     keyring = KeyRing(client=federation, server_name=server_name, own_key=key, clock=now_ms)
 
     def shares_room_with_a_local_user(user_id: str) -> bool:
-        return any(accounts.is_local(member) for room_id in joined_rooms(user_id)
-                   for member in state.joined_members(room_id))
+        return any(server_name in state.servers_in_room(room_id)
+                   for room_id in joined_rooms(user_id))
 
     remote_keys = RemoteKeys(db=db, store=device_list_store, device_lists=device_lists,
                              client=federation, is_tracked=shares_room_with_a_local_user,
@@ -340,13 +340,13 @@ def build_homeserver(config: Config, *, public_base_url: str) -> Homeserver:
     sender = FederationSender(db=db, outbox=OutboxStore(db), client=federation,
                               server_name=server_name, clock=now_ms)
     room_events.send_new_events_with(sender)
-    edus = EduRelay(sender=sender, joined_members=state.joined_members,
+    edus = EduRelay(sender=sender, servers_in_room=state.servers_in_room,
                     rooms_of=joined_rooms, server_name=server_name)
     presence.on_change(edus.presence)
     typing.on_change(edus.typing)
     receipts.on_receipt(edus.receipt)
     e2ee_edus = E2eeEdus(sender=sender, server_name=server_name,
-                         rooms_of=joined_rooms, joined_members=state.joined_members,
+                         rooms_of=joined_rooms, servers_in_room=state.servers_in_room,
                          device_keys=lambda user_id, device_id: e2e_keys.device_keys(
                              user_id, [device_id]).get(device_id),
                          cross_signing_keys=lambda user_id: cross_signing.keys_for(user_id, None))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..protocol.events import server_of
 from ..services.device_lists import DeviceChange
 from ..types import DeviceId, JsonDict, RoomId, UserId
 from .sender import FederationSender
@@ -20,20 +19,19 @@ from .sender import FederationSender
 class E2eeEdus:
     def __init__(self, *, sender: FederationSender, server_name: str,
                  rooms_of: Callable[[UserId], list[RoomId]],
-                 joined_members: Callable[[RoomId], list[UserId]],
+                 servers_in_room: Callable[[RoomId], set[str]],
                  device_keys: Callable[[UserId, DeviceId], JsonDict | None],
                  cross_signing_keys: Callable[[UserId], dict[str, JsonDict]]) -> None:
         self._sender = sender
         self._server_name = server_name
         self._rooms_of = rooms_of
-        self._joined_members = joined_members
+        self._servers_in_room = servers_in_room
         self._device_keys = device_keys  # (user, device) -> keys with unsigned, or None
         self._cross_signing_keys = cross_signing_keys  # user -> usage -> key
 
     def _servers_sharing_a_room(self, user_id: UserId) -> set[str]:
-        servers = {server_of(member) for room_id in self._rooms_of(user_id)
-                   for member in self._joined_members(room_id)}
-        return servers - {self._server_name, ""}
+        servers = set().union(*map(self._servers_in_room, self._rooms_of(user_id)))
+        return servers - {self._server_name}
 
     def device_changed(self, change: DeviceChange) -> None:
         """`m.device_list_update` for one added, changed or deleted device."""

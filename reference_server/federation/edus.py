@@ -8,23 +8,20 @@ would be interested, those sharing a room with the user.
 """
 from __future__ import annotations
 
-from ..protocol.events import server_of
 from ..types import EventId, RoomId, UserId
 from .sender import FederationSender
 
 
 class EduRelay:
-    def __init__(self, *, sender: FederationSender, joined_members, rooms_of,
+    def __init__(self, *, sender: FederationSender, servers_in_room, rooms_of,
                  server_name: str) -> None:
         self._sender = sender
-        self._joined_members = joined_members
+        self._servers_in_room = servers_in_room  # room ID -> servers with joined members
         self._rooms_of = rooms_of  # user ID -> the rooms they are joined to
         self._server_name = server_name
 
     def _destinations(self, room_id: RoomId) -> set[str]:
-        servers = {server_of(u) for u in self._joined_members(room_id)} - {""}
-        servers.discard(self._server_name)
-        return servers
+        return self._servers_in_room(room_id) - {self._server_name}
 
     def _is_local(self, user_id: UserId) -> bool:
         return user_id.endswith(":" + self._server_name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from ..protocol.events import server_of
 from ..services.events import RoomEvents
 from ..types import JsonDict, RoomId
 from .client import FederationClient, FederationError
@@ -28,8 +27,8 @@ class RemoteTimestamps:
         self._server_name = server_name
 
     async def __call__(self, room_id: RoomId, ts: int, forwards: bool) -> tuple[str, int] | None:
-        servers = {server_of(u) for u in self._events.state.joined_members(room_id)}
-        for server in sorted(servers - {self._server_name, ""}):
+        servers = self._events.state.servers_in_room(room_id)
+        for server in sorted(servers - {self._server_name}):
             found = await self._ask(server, room_id, ts, forwards)
             if found is not None:
                 return found

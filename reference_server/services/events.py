@@ -64,6 +64,22 @@ class RoomEvents:
                                    stream_ordering=self._db.next_stream_id(), state_group=None,
                                    outlier=True)
 
+    def record_remote_membership(self, room_id: RoomId, version_id: str, event_id: EventId,
+                                 pdu: JsonDict) -> None:
+        """A membership event of ours in a room this server is not in (an invite to it, a
+        knock on it, a leave from it): kept as an outlier, the room known by its version,
+        and the user's membership set from the event."""
+        with self._db.transaction():
+            if self._rooms.version(room_id) is None:
+                self._rooms.create(room_id, version_id, None, now_ms=now_ms())
+            if self.events.get(event_id) is None:
+                stream = self._db.next_stream_id()
+                self.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
+                                   state_group=None, outlier=True)
+                self.state.set_membership(room_id, pdu["state_key"],
+                                          pdu["content"]["membership"], event_id, stream)
+        self.notify()
+
     def notify(self) -> None:
         """Wake /sync waiters after a change made outside `persist` (e.g. a remote invite)."""
         self._notifier.notify()
@@ -169,11 +185,10 @@ class RoomEvents:
         server of a membership event's target."""
         if self._outbound is None or pdu.get("origin", self._server_name) != self._server_name:
             return set()
-        servers = {server_of(u) for u in self.state.joined_members(room_id)}
+        servers = self.state.servers_in_room(room_id)
         if pdu["type"] == "m.room.member":
             servers.add(server_of(pdu["state_key"]))
-        servers.discard(self._server_name)
-        servers.discard("")
+        servers -= {self._server_name, ""}
         self._outbound.queue(servers, "pdu", pdu)
         return servers
 

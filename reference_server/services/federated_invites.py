@@ -21,7 +21,6 @@ from ..protocol.redaction import redact
 from ..storage.database import Database
 from ..storage.rooms import RoomStore
 from ..types import EventId, JsonDict, RoomId, UserId
-from .clock import now_ms
 from .events import NewEvent, RoomEvents
 
 
@@ -109,8 +108,9 @@ class FederatedInvites:
                 return {"event": signed}
             except PduRejected:
                 pass  # fall back to keeping it aside, as for rooms we are not in
-        self._remember(room_id, version.identifier, event_id, signed,
-                       body.get("invite_room_state") or [])
+        stripped = body.get("invite_room_state") or []
+        self._events.record_remote_membership(room_id, version.identifier, event_id, {
+            **signed, "unsigned": {**signed.get("unsigned", {}), "invite_room_state": stripped}})
         return {"event": signed}
 
     async def receive_invite_v1(self, origin: str, room_id: RoomId, event_id: EventId,
@@ -130,21 +130,6 @@ class FederatedInvites:
         signatures.setdefault(self._server_name, {}).update(ours["signatures"][self._server_name])
         signed["signatures"] = signatures
         return signed
-
-    def _remember(self, room_id: RoomId, version_id: str, event_id: EventId, event: JsonDict,
-                  stripped: list[JsonDict]) -> None:
-        stored = dict(event)
-        stored["unsigned"] = {**event.get("unsigned", {}), "invite_room_state": stripped}
-        with self._db.transaction():
-            if self._rooms.version(room_id) is None:
-                self._rooms.create(room_id, version_id, None, now_ms=now_ms())
-            if self._events.events.get(event_id) is None:
-                stream = self._db.next_stream_id()
-                self._events.events.insert(event_id, stored, room_id=room_id,
-                                           stream_ordering=stream, state_group=None, outlier=True)
-                self._events.state.set_membership(room_id, event["state_key"], "invite",
-                                                  event_id, stream)
-        self._events.notify()
 
 
 async def check_invite_room_state(checker: PduChecker, room_id: RoomId,

@@ -84,12 +84,11 @@ class FederatedMembership:
         return self._resident_room(room_id).identifier
 
     def servers_in_room(self, room_id: RoomId) -> list[str]:
-        return sorted({server_of(u) for u in self._events.state.joined_members(room_id)})
+        return sorted(self._events.state.servers_in_room(room_id))
 
     def _resident_room(self, room_id: RoomId) -> RoomVersion:
         version = self._events.version(room_id)
-        if not any(server_of(u) == self.server_name
-                   for u in self._events.state.joined_members(room_id)):
+        if self.server_name not in self._events.state.servers_in_room(room_id):
             raise errors.not_found("This server is not in that room.")
         return version
 

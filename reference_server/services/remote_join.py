@@ -52,7 +52,8 @@ class RemoteJoiner:
 
     async def leave(self, user_id: UserId, room_id: RoomId, servers: list[str], *,
                     reason: str | None = None) -> None:
-        """Reject an invite to a room this server is not in: make_leave/send_leave v2."""
+        """Reject an invite to (or retract a knock on) a room this server is not in:
+        make_leave/send_leave v2."""
         failures = []
         for server in dict.fromkeys(servers):
             try:
@@ -71,7 +72,7 @@ class RemoteJoiner:
             except (FederationError, KeyError, TypeError, AttributeError) as error:
                 failures.append(f"{server}: {error}")
                 continue
-            self._record_leave(room_id, event_id, pdu)
+            self._events.record_remote_membership(room_id, version.identifier, event_id, pdu)
             return
         raise errors.MatrixError(502, "M_UNKNOWN", "Could not reject the invite: "
                                  + "; ".join(failures))
@@ -116,35 +117,11 @@ class RemoteJoiner:
             "PUT", server, f"/_matrix/federation/v1/send_knock/{_q(room_id)}/{_q(event_id)}",
             body=pdu)
         stripped = answer.get("knock_room_state") if isinstance(answer, dict) else None
-        self._record_membership(room_id, version, event_id, pdu, "knock",
-                                stripped if isinstance(stripped, list) else [])
+        # The stripped state stays with the knock, for the user's /sync `knock` section.
+        stripped = stripped if isinstance(stripped, list) else []
+        self._events.record_remote_membership(room_id, version.identifier, event_id, {
+            **pdu, "unsigned": {**pdu.get("unsigned", {}), "knock_room_state": stripped}})
         return room_id
-
-    def _record_membership(self, room_id: RoomId, version: RoomVersion, event_id: str,
-                           pdu: JsonDict, membership: str, stripped: list) -> None:
-        """A membership of ours in a room this server is not in: the event as an outlier
-        (with the room's stripped state, for /sync) and the user's membership."""
-        stored = {**pdu, "unsigned": {**pdu.get("unsigned", {}), "knock_room_state": stripped}}
-        with self._db.transaction():
-            if self._rooms.version(room_id) is None:
-                self._rooms.create(room_id, version.identifier, None, now_ms=now_ms())
-            stream = self._db.next_stream_id()
-            if self._events.events.get(event_id) is None:
-                self._events.events.insert(event_id, stored, room_id=room_id,
-                                           stream_ordering=stream, state_group=None,
-                                           outlier=True)
-            self._events.state.set_membership(room_id, pdu["state_key"], membership, event_id,
-                                              stream)
-        self._events.notify()
-
-    def _record_leave(self, room_id: RoomId, event_id: str, pdu: JsonDict) -> None:
-        with self._db.transaction():
-            stream = self._db.next_stream_id()
-            self._events.events.insert(event_id, pdu, room_id=room_id, stream_ordering=stream,
-                                       state_group=None, outlier=True)
-            self._events.state.set_membership(room_id, pdu["state_key"], "leave", event_id,
-                                              stream)
-        self._events.notify()
 
     async def _join_via(self, server: str, user_id: UserId, room_id: RoomId) -> RoomId:
         template = await self._client.request(

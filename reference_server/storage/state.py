@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
+from ..protocol.events import server_of
 from ..types import EventId, RoomId, UserId
 from .database import Database
 
@@ -121,3 +122,7 @@ class StateStore:
         rows = self._db.all(
             "SELECT user_id FROM memberships WHERE room_id = ? AND membership = 'join'", (room_id,))
         return [r["user_id"] for r in rows]
+
+    def servers_in_room(self, room_id: RoomId) -> set[str]:
+        """The servers with a member joined to the room: where its events and EDUs go."""
+        return {server_of(user_id) for user_id in self.joined_members(room_id)} - {""}

@@ -42,7 +42,8 @@ def _membership(room: Room, remote: _Remote, chains: list) -> FederatedMembershi
     state_ids = {key: compute_event_id(event, room.version) for key, event in room.state.items()}
     room_events = SimpleNamespace(
         version=lambda room_id: room.version,
-        state=SimpleNamespace(joined_members=lambda room_id: [f"@creator:{RESIDENT}"]),
+        state=SimpleNamespace(joined_members=lambda room_id: [f"@creator:{RESIDENT}"],
+                              servers_in_room=lambda room_id: {RESIDENT}),
         state_before=lambda stored: state_ids,
         events=SimpleNamespace(get=lambda event_id: SimpleNamespace(pdu=room.events[event_id])),
     )
