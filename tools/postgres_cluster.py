@@ -18,6 +18,7 @@ reference server it starts a fresh database there), and stops the cluster afterw
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import pwd
@@ -97,10 +98,8 @@ class ThrowawayCluster:
 
     def stop(self) -> None:
         if self.port and (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(ClusterUnavailable):  # already down: nothing to stop
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-            except ClusterUnavailable:
-                pass
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def log_tail(self, lines: int = 15) -> str:

@@ -14,6 +14,7 @@ federation peers do.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -407,10 +408,8 @@ class AppServiceView:
             return
         if self._watcher is not None:
             self._stopping.set()
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # the watcher may be gone already
                 self._http.post("/_conformance/wake")
-            except httpx.HTTPError:
-                pass
             self._watcher.join(timeout=MAX_POLL + 10)
         for kind, key in self._controls:
             self.spool.clear_control(kind, key)

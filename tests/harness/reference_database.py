@@ -10,6 +10,7 @@ own database there (servers must not share one), dropped when the server stops.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -41,10 +42,8 @@ class FreshPostgresDatabase:
         """Best effort: a database left behind on a dead server is not the test's failure."""
         if self._created:
             self._created = False
-            try:
+            with contextlib.suppress(DatabaseSetupError):
                 self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            except DatabaseSetupError:
-                pass
 
     def _admin(self, statement: str) -> None:
         import psycopg  # only runs against PostgreSQL need the driver

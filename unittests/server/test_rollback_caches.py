@@ -17,7 +17,7 @@ PDU = {"type": "m.room.message", "sender": "@a:a.test", "depth": 3, "origin_serv
 
 
 class Abort(Exception):
-    pass
+    """Makes the transaction fail after its writes."""
 
 
 def test_an_event_read_inside_a_rolled_back_transaction_is_not_known_afterwards(tmp_path):
