@@ -36,7 +36,7 @@ class RoomHandlers:
                                                 appservice_id=request.user.appservice_id)}
 
     async def join_room(self, request: Request) -> JsonDict:
-        via = request.query.get("via") or request.query.get("server_name") or []
+        via = _via(request)
         if request.path["roomIdOrAlias"].startswith("#"):
             await self._appservice_queries.alias(request.path["roomIdOrAlias"])
         room_id = await self._joins.join(request.user.user_id, request.path["roomIdOrAlias"],
@@ -49,7 +49,7 @@ class RoomHandlers:
         return {"room_id": room_id}
 
     async def knock_room(self, request: Request) -> JsonDict:
-        via = request.query.get("via") or request.query.get("server_name") or []
+        via = _via(request)
         room_id = await self._joins.knock(request.user.user_id, request.path["roomIdOrAlias"],
                                           via=via, reason=request.body.get("reason"))
         return {"room_id": room_id}
@@ -180,3 +180,9 @@ def _txn_path(request: Request) -> str:
     """The endpoint and path parameters other than the txnId: a retry must match them all."""
     params = sorted((k, v) for k, v in request.path.items() if k != "txnId")
     return "\n".join([request.operation_id, *(f"{k}={v}" for k, v in params)])
+
+
+def _via(request: Request) -> list[str]:
+    """The servers a client names to reach a room through: `via`, or the deprecated
+    `server_name` (client-server-api/#post_matrixclientv3joinroomidoralias)."""
+    return request.query.get("via") or request.query.get("server_name") or []
